@@ -1,0 +1,1 @@
+"""The ``ndi-cloud`` command line."""

@@ -1,0 +1,63 @@
+"""Entry point of the ``ndi-cloud`` command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from .. import __version__
+from . import demo, local
+
+app = typer.Typer(
+    name="ndi-cloud",
+    help="Move NDI datasets between this disk and NDI Cloud, keep them in sync, register DOIs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(local.app, name="local")
+app.command(name="demo")(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ndi-cloud {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """ndi-cloud command line."""
+
+
+def group_where_tokens(argv: list[str]) -> list[str]:
+    """Join each ``--where FIELD OP VALUE`` into one token for typer.
+
+    typer options take a fixed number of values and cannot repeat a multi-value
+    option, so the three values are grouped before parsing (see ``local.split_where``).
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            out.extend(argv[i:])
+            break
+        following = argv[i + 1 : i + 4]
+        if (token == "--where" and len(following) == 3 and not following[0].split()[1:]
+                and not any(t.startswith("--") for t in following)):
+            out += ["--where", local.WHERE_SEPARATOR.join(argv[i + 1 : i + 4])]
+            i += 4
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line (``argv`` defaults to the process arguments)."""
+    args = sys.argv[1:] if argv is None else argv
+    app(args=group_where_tokens(args), prog_name="ndi-cloud")

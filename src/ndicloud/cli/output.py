@@ -1,0 +1,35 @@
+"""Output helpers shared by CLI commands: JSON for scripts, rich tables for people."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+
+console = Console()
+error_console = Console(stderr=True)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Strict JSON on stdout (non-finite numbers made representable)."""
+    sys.stdout.write(json.dumps(_json_safe(value), indent=2, ensure_ascii=False) + "\n")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error for a person and return the Exit to raise."""
+    error_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    return typer.Exit(code)

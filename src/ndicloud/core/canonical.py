@@ -1,0 +1,118 @@
+"""Canonical form and content hash of NDI documents (local-format spec §1.8).
+
+Raw JSON text is never compared: MATLAB rewrites numbers, key order and
+one-element arrays on every round trip. The canonical form emulates a MATLAB
+decode/encode so that two documents MATLAB considers equal hash alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+from .jsonio import encode_basestring
+
+_INT_LIMIT = float(1 << 53)
+PROFILES = ("full", "content")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _normalise(value: Any) -> Any:
+    """Bottom-up MATLAB collapse: one-element arrays, null as [], numbers as doubles."""
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_normalise(v) for v in value]
+        if len(items) == 1:
+            only = items[0]
+            if isinstance(only, (bool, dict)) or _is_number(only):
+                return only
+            if isinstance(only, list) and all(_is_number(x) for x in only):
+                return only
+        return items
+    if value is None:
+        return []
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    return value
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
+def _content_view(document: dict[str, Any]) -> dict[str, Any]:
+    """Drop every location field but ``uid``: locations change legitimately on download."""
+    files = document.get("files")
+    if not isinstance(files, dict) or "file_info" not in files:
+        return document
+    infos = []
+    for info in _as_list(files["file_info"]):
+        if isinstance(info, dict) and "locations" in info:
+            locations = [
+                {"uid": loc["uid"]} if isinstance(loc, dict) and "uid" in loc else {}
+                for loc in _as_list(info["locations"])
+            ]
+            info = {**info, "locations": locations}
+        infos.append(info)
+    return {**document, "files": {**files, "file_info": infos}}
+
+
+def _serialise(value: Any, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(encode_basestring(value))
+    elif isinstance(value, dict):
+        out.append("{")
+        for i, key in enumerate(sorted(value)):
+            if i:
+                out.append(",")
+            out.append(encode_basestring(key))
+            out.append(":")
+            _serialise(value[key], out)
+        out.append("}")
+    elif isinstance(value, list):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _serialise(item, out)
+        out.append("]")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    else:
+        number = float(value)
+        if math.isnan(number):
+            out.append("NaN")
+        elif math.isinf(number):
+            out.append("Infinity" if number > 0 else "-Infinity")
+        elif number.is_integer() and abs(number) < _INT_LIMIT:
+            out.append(str(int(number)))
+        else:
+            out.append(repr(number))
+
+
+def canonical_bytes(document: Any, profile: str = "full") -> bytes:
+    """The canonical UTF-8 bytes of a document (a Document or its JSON object)."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown comparison profile {profile!r}; use one of {', '.join(PROFILES)}")
+    data = document.properties if hasattr(document, "properties") else document
+    if profile == "content":
+        data = _content_view(data)
+    out: list[str] = []
+    _serialise(_normalise(data), out)
+    return "".join(out).encode("utf-8")
+
+
+def canonical_hash(document: Any, profile: str = "full") -> str:
+    """Lower-case hex SHA-256 of the canonical form."""
+    return hashlib.sha256(canonical_bytes(document, profile)).hexdigest()

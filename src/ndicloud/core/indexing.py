@@ -1,0 +1,147 @@
+"""Turn a document into DID-SQLite index rows, exactly as DID-matlab's doc2sql does.
+
+Each document yields six ``meta`` rows, then one row per leaf of every class block.
+Field names are MATLAB's: path segments joined with ``.``, every ``<block>.``
+removed textually and the block name prefixed again; struct arrays get ``_k``
+suffixes; values are typed REAL / TEXT / NULL, arrays summarised as ``[MxN] double``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from .document import RESERVED_KEYS, as_list, superclass_stem
+
+META_FIELDS = (
+    "meta.class",
+    "meta.superclass",
+    "meta.datestamp",
+    "meta.creation",
+    "meta.deletion",
+    "meta.depends_on",
+)
+META_CLASS = "meta"
+
+SqlValue = str | float | None
+IndexRow = tuple[str, str, SqlValue]  # (field_name, class, value)
+
+_WHITESPACE = re.compile(r"\s+")
+_SEP = "___"
+_field_name_cache: dict[tuple[str, str], str] = {}
+
+
+def json_name(field_name: str) -> str:
+    """The ``fields.json_name`` of a field name: dots to ``___``, whitespace runs to ``_``."""
+    return _WHITESPACE.sub("_", field_name.replace(".", _SEP))
+
+
+def field_name(block: str, path: str) -> str:
+    """MATLAB's collapsed field name of a leaf at ``path`` (``block___a___b``) in ``block``."""
+    key = (block, path)
+    name = _field_name_cache.get(key)
+    if name is None:
+        dotted = path.replace(_SEP, ".").strip().replace(block + ".", "")
+        name = f"{block}.{dotted}"
+        if len(_field_name_cache) < 100_000:
+            _field_name_cache[key] = name
+    return name
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def scalar_value(value: Any) -> SqlValue:
+    """SQL value of a scalar leaf: REAL numbers, TEXT strings, NULL for empties and NaN."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, (int, float)):
+        number = float(value)
+        return None if math.isnan(number) else number
+    return None
+
+
+def summary_value(items: list[Any]) -> SqlValue:
+    """SQL value of an array leaf: the element itself when single, else MATLAB's size summary."""
+    n = len(items)
+    if n == 0:
+        return None
+    if n == 1:
+        only = items[0]
+        return summary_value(only) if isinstance(only, list) else scalar_value(only)
+    if all(_is_number(x) or x is None for x in items) and any(_is_number(x) for x in items):
+        return f"[{n}x1] double"
+    if all(isinstance(x, bool) for x in items):
+        return f"[{n}x1] logical"
+    if all(isinstance(x, list) for x in items):
+        widths = {len(x) for x in items}
+        if len(widths) == 1 and all(_is_number(v) for row in items for v in row):
+            width = widths.pop()
+            if width >= 1:
+                return f"[{n}x{width}] double"
+    return f"[{n}x1] cell"
+
+
+def _is_struct_array(items: list[Any]) -> bool:
+    if len(items) < 2 or not all(isinstance(x, dict) for x in items):
+        return False
+    keys = items[0].keys()
+    return all(x.keys() == keys for x in items[1:])
+
+
+def _walk(value: Any, block: str, path: str, out: list[IndexRow]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _walk(item, block, f"{path}{_SEP}{key}", out)
+    elif isinstance(value, list):
+        if len(value) == 1 and isinstance(value[0], dict):
+            _walk(value[0], block, path, out)
+        elif _is_struct_array(value):
+            for k, element in enumerate(value, start=1):
+                for key, item in element.items():
+                    _walk(item, block, f"{path}{_SEP}{key}_{k}", out)
+        else:
+            out.append((field_name(block, path), block, summary_value(value)))
+    else:
+        out.append((field_name(block, path), block, scalar_value(value)))
+
+
+def meta_values(props: dict[str, Any]) -> tuple[SqlValue, ...]:
+    """Values of the six ``meta`` rows, in META_FIELDS order."""
+    doc_class = props.get("document_class") or {}
+    stems = sorted(
+        {superclass_stem(e["definition"]) for e in as_list(doc_class.get("superclasses"))
+         if isinstance(e, dict) and isinstance(e.get("definition"), str)}
+    )
+    depends = [d for d in as_list(props.get("depends_on")) if isinstance(d, dict)]
+    depends_text = "".join(
+        f"{d.get('name', '')},{d.get('value') if isinstance(d.get('value'), str) else ''};" for d in depends
+    )
+    datestamp = (props.get("base") or {}).get("datestamp")
+    return (
+        doc_class.get("class_name") or None,
+        ", ".join(stems) or None,
+        datestamp if isinstance(datestamp, str) and datestamp else None,
+        None,
+        None,
+        depends_text or None,
+    )
+
+
+def index_rows(props: dict[str, Any]) -> list[IndexRow]:
+    """All ``(field_name, class, value)`` rows of a document, in MATLAB's order."""
+    out: list[IndexRow] = [
+        (name, META_CLASS, value) for name, value in zip(META_FIELDS, meta_values(props), strict=True)
+    ]
+    for block, content in props.items():
+        if block in RESERVED_KEYS or not isinstance(content, dict):
+            continue
+        for key, item in content.items():
+            if key.lower() == "doc_id":
+                continue
+            _walk(item, block, f"{block}{_SEP}{key}", out)
+    return out

@@ -1,0 +1,190 @@
+"""Compile a ``Query`` to SQL over DID-SQLite's index tables (DID-matlab semantics).
+
+Each leaf selects the ``doc_idx`` of documents with some ``doc_data`` row that
+satisfies it; AND is INTERSECT, ``or`` is UNION. Nothing is decoded to answer
+``isa`` or ``depends_on``: both read the ``meta`` rows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from .errors import QueryError
+from .jsonio import format_number
+from .query import Leaf, Query
+
+LIVE_SQL = "SELECT doc_idx FROM branch_docs WHERE branch_id = 'a'"
+_NOTHING = "SELECT doc_idx FROM branch_docs WHERE 0"
+_COMPARISONS = {"lessthan": "<", "lessthaneq": "<=", "greaterthan": ">", "greaterthaneq": ">="}
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def sqlite_text(value: Any) -> str:
+    """A non-text SQL value the way SQLite renders it as text (``1.0``, ``2.5``)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return f"{int(value)}.0"
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def regex_function(value: Any, pattern: Any) -> str | None:
+    """SQL ``regex(value, pattern)``: the first match of an unanchored search, else NULL."""
+    if value is None or pattern is None:
+        return None
+    text = value if isinstance(value, str) else sqlite_text(value)
+    match = _compiled(str(pattern)).search(text)
+    return match.group(0) if match else None
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("_", "\\_").replace("*", "%")
+
+
+def _first_number(leaf: Leaf, required: bool) -> float | None:
+    param = leaf.param1
+    if isinstance(param, (list, tuple)):
+        param = param[0] if param else None
+    if param is None or (isinstance(param, str) and not param.strip()):
+        if required:
+            raise QueryError(f"{leaf.operation!r} on {leaf.field!r} needs a number as param1, got nothing")
+        return None
+    if isinstance(param, bool):
+        return float(param)
+    try:
+        return float(param)
+    except (TypeError, ValueError):
+        raise QueryError(f"{leaf.operation!r} on {leaf.field!r} needs a number as param1, got {param!r}") from None
+
+
+def _text_param(param: Any) -> str:
+    if param is None:
+        return ""
+    if isinstance(param, (int, float)):
+        return format_number(param)
+    if isinstance(param, (list, tuple)) and len(param) == 1:
+        return _text_param(param[0])
+    return str(param)
+
+
+class SqlCompiler:
+    """Builds one SQL statement (with ``?`` parameters) for a query against a known fields table."""
+
+    def __init__(self, fields: Mapping[str, int]):
+        self.fields = fields
+        self.params: list[Any] = []
+
+    def compile(self, query: Query) -> tuple[str, list[Any]]:
+        """SQL returning ``doc_id`` of the live matches in ``doc_idx`` order, and its parameters."""
+        body = self._and(query)
+        sql = (
+            "SELECT d.doc_id FROM docs d JOIN branch_docs b ON b.doc_idx = d.doc_idx AND b.branch_id = 'a' "
+            f"WHERE d.doc_idx IN ({body}) ORDER BY d.doc_idx"
+        )
+        return sql, self.params
+
+    def _and(self, query: Query) -> str:
+        if not query.leaves:
+            return LIVE_SQL
+        parts = [self._leaf(leaf) for leaf in query.leaves]
+        return " INTERSECT ".join(f"SELECT doc_idx FROM ({part})" for part in parts)
+
+    def _field_ids(self, name: str, with_children: bool = False) -> list[int]:
+        found = [idx for fname, idx in self.fields.items()
+                 if fname == name or (with_children and fname.startswith(name + "."))]
+        return sorted(found)
+
+    def _rows(self, field_ids: list[int], predicate: str, negated: bool) -> str:
+        if not field_ids:
+            return _NOTHING
+        ids = ",".join(str(i) for i in field_ids)
+        field_test = f"field_idx = {ids}" if len(field_ids) == 1 else f"field_idx IN ({ids})"
+        if negated:
+            return f"SELECT doc_idx FROM doc_data WHERE {field_test} AND value IS NOT NULL AND NOT ({predicate})"
+        return f"SELECT doc_idx FROM doc_data WHERE {field_test} AND {predicate}"
+
+    def _leaf(self, leaf: Leaf) -> str:
+        op = leaf.operation
+        if op == "or":
+            left = self._and(leaf.param1)
+            right = self._and(leaf.param2)
+            return f"SELECT doc_idx FROM ({left}) UNION SELECT doc_idx FROM ({right})"
+        if op == "isa":
+            matched = self._isa(str(leaf.param1))
+            return f"{LIVE_SQL} EXCEPT SELECT doc_idx FROM ({matched})" if leaf.negated else matched
+        if op == "hasfield":
+            matched = self._rows(self._field_ids(leaf.field, with_children=True), "1", False)
+            return f"{LIVE_SQL} EXCEPT SELECT doc_idx FROM ({matched})" if leaf.negated else matched
+        if op == "depends_on":
+            name = "*" if leaf.param1 in (None, "") else str(leaf.param1)
+            value = _text_param(leaf.param2)
+            pattern = f"%{_like_escape(name)},{value};%"
+            return self._predicate(self._field_ids("meta.depends_on"), "value LIKE ? ESCAPE '\\'",
+                                   [pattern], leaf.negated)
+        if op == "hasmember":
+            member = leaf.param1[0] if isinstance(leaf.param1, (list, tuple)) and leaf.param1 else leaf.param1
+            as_value = float(member) if isinstance(member, (int, float)) else _text_param(member)
+            predicate = "(value = ? OR instr(',' || replace(value, ', ', ',') || ',', ',' || ? || ',') > 0)"
+            return self._predicate(self._field_ids(leaf.field, with_children=True), predicate,
+                                   [as_value, _text_param(member)], leaf.negated)
+        predicate, params = self._value_test(leaf)
+        return self._predicate(self._field_ids(leaf.field), predicate, params, leaf.negated)
+
+    def _predicate(self, field_ids: list[int], predicate: str, params: list[Any], negated: bool) -> str:
+        sql = self._rows(field_ids, predicate, negated)
+        if field_ids:
+            self.params.extend(params)
+        return sql
+
+    def _isa(self, class_name: str) -> str:
+        class_ids = self._field_ids("meta.class")
+        super_ids = self._field_ids("meta.superclass")
+        parts = []
+        if class_ids:
+            parts.append(f"SELECT doc_idx FROM doc_data WHERE field_idx = {class_ids[0]} AND value = ?")
+            self.params.append(class_name)
+        if super_ids:
+            parts.append(
+                f"SELECT doc_idx FROM doc_data WHERE field_idx = {super_ids[0]} "
+                "AND instr(', ' || value || ',', ?) > 0"
+            )
+            self.params.append(f", {class_name},")
+        return " UNION ".join(parts) if parts else _NOTHING
+
+    def _value_test(self, leaf: Leaf) -> tuple[str, list[Any]]:
+        op = leaf.operation
+        if op == "exact_string":
+            return "value = ?", [_text_param(leaf.param1)]
+        if op == "exact_string_anycase":
+            return "lower(value) = lower(?)", [_text_param(leaf.param1)]
+        if op == "contains_string":
+            return "value LIKE ? ESCAPE '\\'", [f"%{_like_escape(_text_param(leaf.param1))}%"]
+        if op == "regexp":
+            pattern = _text_param(leaf.param1)
+            try:
+                _compiled(pattern)
+            except re.error as exc:
+                raise QueryError(f"invalid regular expression {pattern!r} for {leaf.field!r}: {exc}") from None
+            return "regex(value, ?) IS NOT NULL", [pattern]
+        if op == "exact_number":
+            number = _first_number(leaf, required=False)
+            if number is None or math.isnan(number):
+                return "0", []
+            return "value = ?", [number]
+        if op in _COMPARISONS:
+            number = _first_number(leaf, required=True)
+            return f"value {_COMPARISONS[op]} ?", [number]
+        raise QueryError(f"operation {op!r} cannot be compiled")  # guarded by Query's allow-list
+
+
+def compile_query(query: Query, fields: Mapping[str, int]) -> tuple[str, list[Any]]:
+    """SQL and parameters selecting the live ``doc_id`` values that match ``query``."""
+    return SqlCompiler(fields).compile(query)

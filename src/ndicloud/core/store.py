@@ -1,0 +1,516 @@
+"""DID-SQLite: the database NDI-matlab keeps at ``<dataset>/.ndi/did-sqlite.sqlite``.
+
+A database written here is indistinguishable from one written by DID-matlab in
+schema and value typing (spec §4), so MATLAB opens it without repair. Adds are
+transactional: a batch of documents, with their ingested binaries, lands whole
+or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from . import ids
+from .document import Document, check_file_name, location_type_of
+from .errors import (
+    DatabaseFormatError,
+    DocumentNotFoundError,
+    DuplicateDocumentError,
+    DuplicateFileUidError,
+    InvalidDocumentError,
+    MissingBinaryError,
+    NdiError,
+)
+from .indexing import index_rows, json_name
+from .query import Query
+from .schema import (
+    ALL_TABLES,
+    CREATE_EXTRA_INDEXES,
+    CREATE_FILES_TABLE,
+    CREATE_INDEXES,
+    CREATE_TABLES,
+    MAIN_BRANCH,
+    REQUIRED_TABLES,
+)
+from .sqlquery import compile_query, regex_function
+
+log = logging.getLogger(__name__)
+
+DATABASE_FILENAME = "did-sqlite.sqlite"
+FILES_DIRNAME = "files"
+_CHUNK = 500  # documents per executemany batch (and per IN (...) lookup)
+_LIVE_JOIN = "JOIN branch_docs b ON b.doc_idx = d.doc_idx AND b.branch_id = 'a'"
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """One row of the ``files`` table, with the owning document's id."""
+
+    doc_id: str
+    filename: str
+    uid: str
+    orig_location: str
+    cached_location: str | None
+    type: str
+    parameters: str | None
+
+
+def _flag(value: Any) -> bool:
+    """MATLAB writes 0/1; the Python port wrote booleans; accept both (and "1"/"true")."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true")
+    return bool(value)
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    try:
+        if readonly:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        else:
+            conn = sqlite3.connect(str(path), isolation_level=None)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseFormatError(f"{path} is not a readable SQLite database: {exc}") from exc
+    conn.create_function("regex", 2, regex_function, deterministic=True)
+    if not readonly:
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA cache_size = -65536")
+    return conn
+
+
+class DidSqliteStore:
+    """An open DID-SQLite database and its ``files/`` folder of ingested binaries."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool):
+        self._conn = conn
+        self.path = path
+        self.readonly = readonly
+        self.files_dir = path.parent / FILES_DIRNAME
+
+    # -- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, db_path: str | Path) -> DidSqliteStore:
+        """Create a new empty database with DID-matlab's tables, indexes and branch ``a``."""
+        path = Path(db_path)
+        if path.exists():
+            raise FileExistsError(f"a database already exists at {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(path, readonly=False)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in (*CREATE_TABLES, *CREATE_INDEXES.values(), *CREATE_EXTRA_INDEXES.values()):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO branches (branch_id, parent_id, timestamp) VALUES (?, NULL, ?)",
+                (MAIN_BRANCH, ids.local_datenum()),
+            )
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA optimize")
+        except BaseException:
+            conn.close()
+            path.unlink(missing_ok=True)
+            raise
+        (path.parent / FILES_DIRNAME).mkdir(exist_ok=True)
+        return cls(conn, path, readonly=False)
+
+    @classmethod
+    def open(cls, db_path: str | Path, *, readonly: bool = True) -> DidSqliteStore:
+        """Open an existing database. Read-only opening changes nothing on disk."""
+        path = Path(db_path)
+        if not path.is_file():
+            raise DatabaseFormatError(f"no DID-SQLite database at {path}")
+        conn = _connect(path, readonly)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = [t for t in REQUIRED_TABLES if t not in tables]
+        if missing:
+            conn.close()
+            raise DatabaseFormatError(f"{path} is not a DID-SQLite database: missing table(s) {', '.join(missing)}")
+        store = cls(conn, path, readonly)
+        store._has_files_table = "files" in tables
+        if not readonly:
+            store._prepare_for_write(tables)
+        return store
+
+    _has_files_table = True
+
+    def _prepare_for_write(self, tables: set[str]) -> None:
+        with self._transaction():
+            if "files" not in tables:
+                self._conn.execute(CREATE_FILES_TABLE)
+            if not self._conn.execute("SELECT 1 FROM branches WHERE branch_id = ?", (MAIN_BRANCH,)).fetchone():
+                self._conn.execute(
+                    "INSERT INTO branches (branch_id, parent_id, timestamp) VALUES (?, NULL, ?)",
+                    (MAIN_BRANCH, ids.local_datenum()),
+                )
+            for statement in CREATE_EXTRA_INDEXES.values():
+                self._conn.execute(statement)
+        self._has_files_table = True
+        self.files_dir.mkdir(exist_ok=True)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> DidSqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The underlying connection, for read-only inspection (tests, diagnostics)."""
+        return self._conn
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def _require_writable(self) -> None:
+        if self.readonly:
+            raise NdiError(f"{self.path} was opened read-only; open it with readonly=False to change it")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _fields(self) -> dict[str, int]:
+        return dict(self._conn.execute("SELECT field_name, field_idx FROM fields"))
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def add(
+        self,
+        docs: Document | Iterable[Document],
+        *,
+        replace: bool = False,
+        file_sources: Mapping[str, str | Path] | None = None,
+        allow_missing_files: bool = False,
+        remove: Iterable[str] = (),
+    ) -> int:
+        """Add documents in one transaction; return how many were added.
+
+        Binaries of ingest-1 locations are copied to ``files/<uid>`` (from
+        ``file_sources[uid]`` when given, else from a ``file`` location); originals
+        with ``delete_original`` are deleted only after the commit, and never when the
+        bytes came from ``file_sources``. Ids in ``remove`` are removed first, in the
+        same transaction. On any error nothing is written.
+        """
+        self._require_writable()
+        if isinstance(docs, Document):
+            docs = [docs]
+        batch = _AddBatch(self, replace, file_sources or {}, allow_missing_files)
+        try:
+            with self._transaction():
+                for doc_idx in self._live_idx([i.lower() for i in remove]).values():
+                    self._purge(doc_idx)
+                for chunk in _chunks(docs, _CHUNK):
+                    batch.write(chunk)
+        except BaseException:
+            batch.discard_files()
+            raise
+        batch.delete_originals()
+        return batch.count
+
+    def remove(self, doc_ids: str | Iterable[str], *, missing_ok: bool = False) -> int:
+        """Remove documents (branch row and their index rows); ingested bytes are kept."""
+        self._require_writable()
+        wanted = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
+        with self._transaction():
+            live = self._live_idx([i.lower() for i in wanted])
+            missing = [i for i in wanted if i.lower() not in live]
+            if missing and not missing_ok:
+                raise DocumentNotFoundError(f"no live document with id {', '.join(missing[:5])}")
+            for doc_idx in live.values():
+                self._purge(doc_idx)
+        return len(live)
+
+    def _live_idx(self, doc_ids: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(doc_ids, _CHUNK):
+            marks = ",".join("?" * len(chunk))
+            found.update(self._conn.execute(
+                f"SELECT d.doc_id, d.doc_idx FROM docs d {_LIVE_JOIN} WHERE d.doc_id IN ({marks})", chunk
+            ))
+        return found
+
+    def _purge(self, doc_idx: int) -> None:
+        for table in ("branch_docs", "doc_data", "files", "docs"):
+            self._conn.execute(f"DELETE FROM {table} WHERE doc_idx = ?", (doc_idx,))
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _document(self, doc_id: str, json_code: str) -> Document:
+        return Document.from_json(json_code, source=f"document {doc_id} in {self.path}")
+
+    def get(self, doc_id: str) -> Document:
+        """The live document with this id."""
+        for candidate in dict.fromkeys((doc_id, doc_id.lower())):
+            row = self._conn.execute(
+                f"SELECT d.json_code FROM docs d {_LIVE_JOIN} WHERE d.doc_id = ?", (candidate,)
+            ).fetchone()
+            if row:
+                return self._document(candidate, row[0])
+        raise DocumentNotFoundError(f"no live document with id {doc_id!r} in {self.path}")
+
+    def exists(self, doc_id: str) -> bool:
+        return bool(self._live_idx([doc_id, doc_id.lower()]))
+
+    def search_ids(self, query: Query | Any) -> list[str]:
+        """Ids of live documents matching ``query``, in insertion order."""
+        sql, params = compile_query(Query.coerce(query), self._fields())
+        return [row[0] for row in self._conn.execute(sql, params)]
+
+    def search(self, query: Query | Any) -> list[Document]:
+        """Live documents matching ``query``, in insertion order."""
+        sql, params = compile_query(Query.coerce(query), self._fields())
+        sql = sql.replace("SELECT d.doc_id FROM", "SELECT d.doc_id, d.json_code FROM", 1)
+        return [self._document(i, code) for i, code in self._conn.execute(sql, params)]
+
+    def live_ids(self) -> list[str]:
+        return [r[0] for r in self._conn.execute(f"SELECT d.doc_id FROM docs d {_LIVE_JOIN} ORDER BY d.doc_idx")]
+
+    def iter_documents(self) -> Iterator[Document]:
+        """Every live document, streamed in insertion order."""
+        cursor = self._conn.execute(f"SELECT d.doc_id, d.json_code FROM docs d {_LIVE_JOIN} ORDER BY d.doc_idx")
+        while rows := cursor.fetchmany(_CHUNK):
+            for doc_id, code in rows:
+                yield self._document(doc_id, code)
+
+    def count(self) -> int:
+        return self._conn.execute("SELECT count(*) FROM branch_docs WHERE branch_id = 'a'").fetchone()[0]
+
+    def count_by_class(self) -> dict[str, int]:
+        """Number of live documents per ``document_class.class_name``."""
+        field = self._fields().get("meta.class")
+        if field is None:
+            return {}
+        rows = self._conn.execute(
+            "SELECT dd.value, count(*) FROM doc_data dd JOIN branch_docs b ON b.doc_idx = dd.doc_idx "
+            "AND b.branch_id = 'a' WHERE dd.field_idx = ? GROUP BY dd.value ORDER BY dd.value",
+            (field,),
+        )
+        return {str(value): n for value, n in rows}
+
+    def file_rows(self, doc_id: str | None = None) -> list[FileRow]:
+        """``files`` rows of live documents (of one document when ``doc_id`` is given)."""
+        if not self._has_files_table:
+            return []
+        sql = (
+            "SELECT d.doc_id, f.filename, f.uid, f.orig_location, f.cached_location, f.type, f.parameters "
+            f"FROM files f JOIN docs d ON d.doc_idx = f.doc_idx {_LIVE_JOIN}"
+        )
+        params: tuple[Any, ...] = ()
+        if doc_id is not None:
+            sql += " WHERE d.doc_id = ?"
+            params = (doc_id,)
+        return [FileRow(*row) for row in self._conn.execute(sql + " ORDER BY f.doc_idx, f.rowid", params)]
+
+    def tables(self) -> list[str]:
+        present = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return [t for t in ALL_TABLES if t in present]
+
+
+class _AddBatch:
+    """State of one ``add`` call: index rows, ingested files, originals to delete."""
+
+    def __init__(self, store: DidSqliteStore, replace: bool, sources: Mapping[str, str | Path],
+                 allow_missing: bool):
+        self.store = store
+        self.conn = store._conn
+        self.replace = replace
+        self.sources = {uid.lower(): Path(p) for uid, p in sources.items()}
+        self.allow_missing = allow_missing
+        self.count = 0
+        self.seen_ids: set[str] = set()
+        self.seen_uids: set[str] = set()
+        self.created: list[Path] = []
+        self.originals: list[Path] = []
+        self.fields: dict[str, int] | None = None
+        self.next_field = 0
+        self.next_doc = 0
+        self.db_was_empty = False
+        self.files_dir_abs = store.files_dir.resolve()
+
+    def _start(self) -> None:
+        self.fields = self.store._fields()
+        seq = dict(self.conn.execute("SELECT name, seq FROM sqlite_sequence"))
+        max_field = self.conn.execute("SELECT max(field_idx) FROM fields").fetchone()[0] or 0
+        max_doc = self.conn.execute("SELECT max(doc_idx) FROM docs").fetchone()[0] or 0
+        self.next_field = max(seq.get("fields", 0), max_field) + 1
+        self.next_doc = max(seq.get("docs", 0), max_doc) + 1
+        self.db_was_empty = max_doc == 0
+        self.store.files_dir.mkdir(exist_ok=True)
+
+    def _field_idx(self, name: str, block: str) -> int:
+        assert self.fields is not None
+        idx = self.fields.get(name)
+        if idx is None:
+            idx = self.next_field
+            self.conn.execute(
+                "INSERT INTO fields (class, field_name, json_name, field_idx) VALUES (?, ?, ?, ?)",
+                (block, name, json_name(name), idx),
+            )
+            self.fields[name] = idx
+            self.next_field += 1
+        return idx
+
+    def write(self, chunk: list[Document]) -> None:
+        if self.fields is None:
+            self._start()
+        for doc in chunk:
+            if not isinstance(doc, Document):
+                raise TypeError(f"expected Document, got {type(doc).__name__}")
+            if doc.id.lower() in self.seen_ids:
+                raise DuplicateDocumentError(f"document {doc.id} appears twice in the documents being added")
+            self.seen_ids.add(doc.id.lower())
+        if not self.db_was_empty:
+            self._clear_existing(chunk)
+        self._check_uids(chunk)
+
+        now = ids.local_datenum()
+        docs_rows, branch_rows, data_rows, file_rows = [], [], [], []
+        for doc in chunk:
+            doc_idx = self.next_doc
+            self.next_doc += 1
+            docs_rows.append((doc.id, doc_idx, doc.to_json(), now))
+            branch_rows.append((MAIN_BRANCH, doc_idx, now))
+            fields = self.fields
+            assert fields is not None
+            for name, block, value in index_rows(doc.properties):
+                idx = fields.get(name)
+                if idx is None:
+                    idx = self._field_idx(name, block)
+                data_rows.append((doc_idx, idx, value))
+            for info in doc.file_info:
+                for loc in info["locations"]:
+                    file_rows.append(self._file_row(doc, doc_idx, info.get("name"), loc))
+        self.conn.executemany("INSERT INTO docs (doc_id, doc_idx, json_code, timestamp) VALUES (?, ?, ?, ?)",
+                              docs_rows)
+        self.conn.executemany("INSERT INTO branch_docs (branch_id, doc_idx, timestamp) VALUES (?, ?, ?)",
+                              branch_rows)
+        self.conn.executemany("INSERT INTO doc_data (doc_idx, field_idx, value) VALUES (?, ?, ?)", data_rows)
+        if file_rows:
+            self.conn.executemany(
+                "INSERT INTO files (doc_idx, filename, uid, orig_location, cached_location, type, parameters) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                file_rows,
+            )
+        self.count += len(chunk)
+
+    def _clear_existing(self, chunk: list[Document]) -> None:
+        """Purge stale (non-live) rows of these ids; refuse live ones unless replacing."""
+        wanted = [d.id for d in chunk]
+        marks = ",".join("?" * len(wanted))
+        rows = self.conn.execute(
+            "SELECT d.doc_id, d.doc_idx, b.doc_idx IS NOT NULL FROM docs d LEFT JOIN branch_docs b "
+            f"ON b.doc_idx = d.doc_idx AND b.branch_id = 'a' WHERE d.doc_id IN ({marks})",
+            wanted,
+        ).fetchall()
+        for doc_id, doc_idx, live in rows:
+            if live and not self.replace:
+                raise DuplicateDocumentError(
+                    f"document {doc_id} is already in {self.store.path}; pass replace=True to update it"
+                )
+            self.store._purge(doc_idx)
+
+    def _check_uids(self, chunk: list[Document]) -> None:
+        uids: list[tuple[str, Document]] = []
+        for doc in chunk:
+            for info in doc.file_info:
+                check_file_name(info.get("name"), f"file name in document {doc.id}")
+                for loc in info["locations"]:
+                    if not isinstance(loc, dict) or "uid" not in loc:
+                        raise InvalidDocumentError(f"document {doc.id}: a location of {info.get('name')!r} has no uid")
+                    uid = check_file_name(loc["uid"], f"file uid in document {doc.id}")
+                    if uid.lower() in self.seen_uids:
+                        raise DuplicateFileUidError(
+                            f"file uid {uid} of document {doc.id} is used twice in the documents being added"
+                        )
+                    self.seen_uids.add(uid.lower())
+                    uids.append((uid, doc))
+        if not uids or self.db_was_empty:
+            return
+        marks = ",".join("?" * len(uids))
+        clash = self.conn.execute(
+            f"SELECT f.uid, d.doc_id FROM files f JOIN docs d ON d.doc_idx = f.doc_idx WHERE f.uid IN ({marks})",
+            [u for u, _ in uids],
+        ).fetchone()
+        if clash:
+            owner = next(doc.id for uid, doc in uids if uid == clash[0])
+            raise DuplicateFileUidError(
+                f"file uid {clash[0]} of document {owner} already belongs to document {clash[1]}"
+            )
+
+    def _file_row(self, doc: Document, doc_idx: int, name: str, loc: dict[str, Any]) -> tuple[Any, ...]:
+        uid = loc["uid"]
+        location = loc.get("location") or ""
+        kind = loc.get("location_type") or location_type_of(location)
+        parameters = loc.get("parameters") or None
+        cached: str | None = None
+        dest = self.store.files_dir / uid
+        source = self.sources.get(uid.lower())
+        if _flag(loc.get("ingest")):
+            from_location = source is None and kind == "file"
+            if from_location:
+                source = Path(location)
+            if dest.is_file():
+                cached = str(self.files_dir_abs / uid)  # bytes of a uid never change
+            elif source is not None and source.is_file():
+                self._copy_in(source, dest)
+                cached = str(self.files_dir_abs / uid)
+            elif not self.allow_missing:
+                raise MissingBinaryError(
+                    f"document {doc.id}: file {name!r} (uid {uid}) cannot be ingested: "
+                    f"{source if source is not None else location!r} does not exist"
+                )
+            if from_location and _flag(loc.get("delete_original")) and source is not None:
+                self.originals.append(source)
+        elif source is not None and not dest.is_file():
+            if not source.is_file():
+                raise MissingBinaryError(f"document {doc.id}: bytes for uid {uid} not found at {source}")
+            self._copy_in(source, dest)
+        return (doc_idx, name, uid, location, cached, kind, parameters if isinstance(parameters, str) else None)
+
+    def _copy_in(self, source: Path, dest: Path) -> None:
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self.created.append(dest)
+
+    def discard_files(self) -> None:
+        """Undo ingestion after a rollback: remove every file this batch created."""
+        for path in self.created:
+            path.unlink(missing_ok=True)
+
+    def delete_originals(self) -> None:
+        for path in self.originals:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("could not delete ingested original %s: %s", path, exc)

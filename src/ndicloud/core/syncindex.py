@@ -1,0 +1,99 @@
+"""The sync index ``<dataset>/.ndi/sync/index.json`` that NDI-matlab keeps.
+
+MATLAB writes ``localDocumentIdsLastSync``, ``remoteDocumentIdsLastSync`` and
+``lastSyncTimestamp`` (a one-element list as a bare string); the Python port wrote
+snake_case keys. Both are read; MATLAB's keys win; writes keep MATLAB's keys
+(always as arrays) plus the snake_case copies, atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import DocumentJsonError
+
+MATLAB_KEYS = ("localDocumentIdsLastSync", "remoteDocumentIdsLastSync", "lastSyncTimestamp")
+PORT_KEYS = ("local_doc_ids_last_sync", "remote_doc_ids_last_sync", "last_sync_timestamp")
+
+
+@dataclass
+class SyncIndex:
+    """Ids present on each side at the last sync (remote duplicates repeat)."""
+
+    local_ids: list[str] = field(default_factory=list)
+    remote_ids: list[str] = field(default_factory=list)
+    timestamp: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def sync_index_path(dataset_path: str | Path) -> Path:
+    return Path(dataset_path) / ".ndi" / "sync" / "index.json"
+
+
+def _id_list(value: Any, key: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise DocumentJsonError(f"sync index key {key!r} must be a list of ids or a string, got {value!r}")
+
+
+def read_sync_index(dataset_path: str | Path) -> SyncIndex:
+    """Read the index; a missing file is an empty state."""
+    path = sync_index_path(dataset_path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return SyncIndex()
+    except json.JSONDecodeError as exc:
+        raise DocumentJsonError(f"malformed sync index {path}: {exc.msg} at line {exc.lineno}") from exc
+    if not isinstance(data, dict):
+        raise DocumentJsonError(f"sync index {path} must hold a JSON object")
+    values = []
+    for matlab_key, port_key in zip(MATLAB_KEYS, PORT_KEYS, strict=True):
+        key = matlab_key if matlab_key in data else port_key
+        values.append((key, data.get(key)))
+    extra = {k: v for k, v in data.items() if k not in MATLAB_KEYS and k not in PORT_KEYS}
+    timestamp = values[2][1]
+    return SyncIndex(
+        local_ids=_id_list(values[0][1], values[0][0]),
+        remote_ids=_id_list(values[1][1], values[1][0]),
+        timestamp=timestamp if isinstance(timestamp, str) else None,
+        extra=extra,
+    )
+
+
+def write_sync_index(dataset_path: str | Path, index: SyncIndex) -> Path:
+    """Write the index atomically (temporary file, then rename) with MATLAB's keys as arrays."""
+    path = sync_index_path(dataset_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = index.timestamp or datetime.now().astimezone().isoformat(timespec="seconds")
+    data: dict[str, Any] = {
+        "localDocumentIdsLastSync": list(index.local_ids),
+        "remoteDocumentIdsLastSync": list(index.remote_ids),
+        "lastSyncTimestamp": stamp,
+        "local_doc_ids_last_sync": list(index.local_ids),
+        "remote_doc_ids_last_sync": list(index.remote_ids),
+        "last_sync_timestamp": stamp,
+    }
+    for key, value in index.extra.items():
+        data.setdefault(key, value)
+    fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, separators=(",", ":"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,44 @@
+"""Shared test fixtures: locations of the shared reference data and writable copies of it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("NDI_SHARED_DIR", REPO_ROOT.parent / "shared"))
+FIXTURES = SHARED / "fixtures"
+MATLAB_DATASET = FIXTURES / "matlab-dataset"
+MATLAB_DOCUMENTS = FIXTURES / "matlab-documents"
+DEFINITIONS = FIXTURES / "ndi-common" / "database_documents"
+CLOUD_ENTRY = FIXTURES / "cloud-responses" / "bulk-fetch-entry-openminds_subject.json"
+
+if not MATLAB_DATASET.is_dir():
+    raise RuntimeError(f"shared reference data not found at {SHARED}; set NDI_SHARED_DIR")
+
+
+def _make_writable(root: Path) -> None:
+    for path in [root, *root.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode | stat.S_IWUSR | (stat.S_IXUSR if path.is_dir() else 0))
+
+
+@pytest.fixture
+def matlab_dataset(tmp_path: Path) -> Path:
+    """A private, writable copy of the MATLAB-written fixture dataset folder."""
+    target = tmp_path / "matlab-dataset"
+    shutil.copytree(MATLAB_DATASET, target)
+    _make_writable(target)
+    return target
+
+
+@pytest.fixture
+def mock_document_paths() -> list[Path]:
+    """The six MATLAB-written calculator documents (not the *.compare.json recipes)."""
+    paths = sorted(p for p in MATLAB_DOCUMENTS.glob("*.json") if not p.name.endswith(".compare.json"))
+    assert len(paths) == 6
+    return paths
