@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from typing import Any
 
-from .jsonio import encode_basestring
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    return "\\" + char if char in '"\\' else f"\\u{ord(char):04x}"
+
+
+def _quote(text: str) -> str:
+    """Only the mandatory JSON escapes, control characters always as \\u00XX (spec §1.8 rule 4)."""
+    return '"' + _NEEDS_ESCAPE.sub(_escape, text) + '"'
 
 _INT_LIMIT = float(1 << 53)
 PROFILES = ("full", "content")
@@ -68,13 +79,13 @@ def _content_view(document: dict[str, Any]) -> dict[str, Any]:
 
 def _serialise(value: Any, out: list[str]) -> None:
     if isinstance(value, str):
-        out.append(encode_basestring(value))
+        out.append(_quote(value))
     elif isinstance(value, dict):
         out.append("{")
         for i, key in enumerate(sorted(value)):
             if i:
                 out.append(",")
-            out.append(encode_basestring(key))
+            out.append(_quote(key))
             out.append(":")
             _serialise(value[key], out)
         out.append("}")

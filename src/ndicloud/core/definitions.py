@@ -39,12 +39,16 @@ def _read_definition(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _merge(reference: str, root: Path) -> tuple[dict[str, Any], list[str], list[dict], list[str]]:
-    """Return (blocks, superclass definitions, depends_on, file_list) of one class, recursively."""
+def _merge(reference: str, root: Path) -> tuple[dict[str, Any], list[str], list[dict] | None, list[str]]:
+    """Return (blocks, superclass definitions, depends_on, file_list) of one class, recursively.
+
+    depends_on is None when no definition in the chain has the key: MATLAB then
+    writes no depends_on at all, which is not the same document as ``[]``.
+    """
     data = _read_definition(_find_definition(reference, root))
     blocks: dict[str, Any] = {}
     supers: list[str] = []
-    depends: list[dict] = []
+    depends: list[dict] | None = None
     file_list: list[str] = []
     for entry in as_list(data.get("document_class", {}).get("superclasses")):
         definition = entry["definition"]
@@ -53,11 +57,12 @@ def _merge(reference: str, root: Path) -> tuple[dict[str, Any], list[str], list[
         for key, value in sub_blocks.items():
             blocks.setdefault(key, value)
         supers.extend(sub_supers)
-        depends.extend(sub_depends)
+        if sub_depends is not None:
+            depends = [*(depends or []), *sub_depends]
         file_list.extend(sub_files)
     for key, value in data.items():
         if key == "depends_on":
-            depends.extend(as_list(value))
+            depends = [*(depends or []), *as_list(value)]
         elif key == "files":
             file_list.extend(as_list(value.get("file_list")))
         elif key != "document_class":
@@ -72,12 +77,13 @@ def build_from_definition(class_ref: str, root: Path) -> dict[str, Any]:
     blocks, supers, depends, file_list = _merge(reference, root)
     doc: dict[str, Any] = {"base": dict(blocks.pop("base", {}))}
     doc["base"]["name"] = ""
-    united: dict[str, dict[str, str]] = {}
-    for dep in depends:
-        if isinstance(dep, dict) and "name" in dep:
-            value = dep.get("value", "")
-            united.setdefault(dep["name"], {"name": dep["name"], "value": value if isinstance(value, str) else ""})
-    doc["depends_on"] = list(united.values())
+    if depends is not None:
+        united: dict[str, dict[str, str]] = {}
+        for dep in depends:
+            if isinstance(dep, dict) and "name" in dep:
+                value = dep.get("value", "")
+                united.setdefault(dep["name"], {"name": dep["name"], "value": value if isinstance(value, str) else ""})
+        doc["depends_on"] = list(united.values())
     doc_class = dict(own["document_class"])
     definitions = sorted(set(supers))
     doc_class["superclasses"] = [{"definition": d} for d in definitions]

@@ -79,50 +79,62 @@ def format_number(value: float | int) -> str:
 def dumps(value: Any) -> str:
     """Encode like MATLAB's pretty jsonencode with NaN kept: 2-space indent, LF, no trailing newline."""
     parts: list[str] = []
-    _write(value, "", parts)
+    _write(value, "\n", parts)
     return "".join(parts)
 
 
-def _write(value: Any, indent: str, out: list[str]) -> None:
+def _scalar(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)
+    if kind is float:
+        if value.is_integer() and -_INT_LIMIT < value < _INT_LIMIT:
+            return str(int(value))
+        return format_number(value)
+    if kind is int:
+        return str(value)
+    if value is None:
+        return "null"
+    if isinstance(value, (bool, int, float)):
+        return format_number(value)
     if isinstance(value, str):
-        out.append(encode_basestring(value))
-    elif isinstance(value, dict):
+        return encode_basestring(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as NDI JSON")
+
+
+def _write(value: Any, newline: str, out: list[str]) -> None:
+    """Append ``value``; ``newline`` is LF plus the current indent."""
+    kind = type(value)
+    if kind is dict or isinstance(value, dict):
         if not value:
             out.append("{}")
             return
-        inner = indent + "  "
-        out.append("{\n")
-        first = True
+        inner = newline + "  "
+        separator = "{" + inner
         for key, item in value.items():
-            if not first:
-                out.append(",\n")
-            first = False
-            out.append(inner)
-            out.append(encode_basestring(str(key)))
-            out.append(": ")
-            _write(item, inner, out)
-        out.append("\n")
-        out.append(indent)
-        out.append("}")
-    elif isinstance(value, (list, tuple)):
+            out.append(separator)
+            out.append(encode_basestring(key if type(key) is str else str(key)))
+            item_kind = type(item)
+            if item_kind is dict or item_kind is list or item_kind is tuple:
+                out.append(": ")
+                _write(item, inner, out)
+            else:
+                out.append(": " + _scalar(item))
+            separator = "," + inner
+        out.append(newline + "}")
+    elif kind is list or kind is tuple:
         if not value:
             out.append("[]")
             return
-        inner = indent + "  "
-        out.append("[\n")
-        first = True
+        inner = newline + "  "
+        if all(type(item) not in (dict, list, tuple) for item in value):
+            out.append("[" + inner + ("," + inner).join(map(_scalar, value)) + newline + "]")
+            return
+        separator = "[" + inner
         for item in value:
-            if not first:
-                out.append(",\n")
-            first = False
-            out.append(inner)
+            out.append(separator)
             _write(item, inner, out)
-        out.append("\n")
-        out.append(indent)
-        out.append("]")
-    elif value is None:
-        out.append("null")
-    elif isinstance(value, (bool, int, float)):
-        out.append(format_number(value))
+            separator = "," + inner
+        out.append(newline + "]")
     else:
-        raise TypeError(f"cannot encode {type(value).__name__} as NDI JSON")
+        out.append(_scalar(value))

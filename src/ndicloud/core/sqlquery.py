@@ -78,16 +78,22 @@ def _text_param(param: Any) -> str:
 class SqlCompiler:
     """Builds one SQL statement (with ``?`` parameters) for a query against a known fields table."""
 
-    def __init__(self, fields: Mapping[str, int]):
+    def __init__(self, fields: Mapping[str, int], meta_scope: str | None = None,
+                 meta_ids: tuple[int, ...] = ()):
         self.fields = fields
         self.params: list[Any] = []
+        # With the partial index over meta rows, repeating its WHERE term lets SQLite use it.
+        self.meta_scope = meta_scope
+        self.meta_ids = meta_ids
 
     def compile(self, query: Query) -> tuple[str, list[Any]]:
         """SQL returning ``doc_id`` of the live matches in ``doc_idx`` order, and its parameters."""
         body = self._and(query)
+        # Drive the join from the (usually small) matching set, not from a scan of docs.
         sql = (
-            "SELECT d.doc_id FROM docs d JOIN branch_docs b ON b.doc_idx = d.doc_idx AND b.branch_id = 'a' "
-            f"WHERE d.doc_idx IN ({body}) ORDER BY d.doc_idx"
+            f"SELECT d.doc_id FROM (SELECT DISTINCT doc_idx FROM ({body})) m "
+            "JOIN docs d ON d.doc_idx = m.doc_idx "
+            "JOIN branch_docs b ON b.branch_id = 'a' AND b.doc_idx = m.doc_idx ORDER BY m.doc_idx"
         )
         return sql, self.params
 
@@ -107,6 +113,8 @@ class SqlCompiler:
             return _NOTHING
         ids = ",".join(str(i) for i in field_ids)
         field_test = f"field_idx = {ids}" if len(field_ids) == 1 else f"field_idx IN ({ids})"
+        if self.meta_scope and all(i in self.meta_ids for i in field_ids):
+            field_test = f"{self.meta_scope} AND {field_test}"
         if negated:
             return f"SELECT doc_idx FROM doc_data WHERE {field_test} AND value IS NOT NULL AND NOT ({predicate})"
         return f"SELECT doc_idx FROM doc_data WHERE {field_test} AND {predicate}"
@@ -152,10 +160,7 @@ class SqlCompiler:
             parts.append(f"SELECT doc_idx FROM doc_data WHERE field_idx = {class_ids[0]} AND value = ?")
             self.params.append(class_name)
         if super_ids:
-            parts.append(
-                f"SELECT doc_idx FROM doc_data WHERE field_idx = {super_ids[0]} "
-                "AND instr(', ' || value || ',', ?) > 0"
-            )
+            parts.append(self._rows(super_ids[:1], "instr(', ' || value || ',', ?) > 0", False))
             self.params.append(f", {class_name},")
         return " UNION ".join(parts) if parts else _NOTHING
 
@@ -185,6 +190,7 @@ class SqlCompiler:
         raise QueryError(f"operation {op!r} cannot be compiled")  # guarded by Query's allow-list
 
 
-def compile_query(query: Query, fields: Mapping[str, int]) -> tuple[str, list[Any]]:
+def compile_query(query: Query, fields: Mapping[str, int], meta_scope: str | None = None,
+                  meta_ids: tuple[int, ...] = ()) -> tuple[str, list[Any]]:
     """SQL and parameters selecting the live ``doc_id`` values that match ``query``."""
-    return SqlCompiler(fields).compile(query)
+    return SqlCompiler(fields, meta_scope, meta_ids).compile(query)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
@@ -30,16 +31,21 @@ from .errors import (
     MissingBinaryError,
     NdiError,
 )
-from .indexing import index_rows, json_name
+from .indexing import json_name
+from .prepare import Prepared, prepared_chunks
 from .query import Query
 from .schema import (
     ALL_TABLES,
-    CREATE_EXTRA_INDEXES,
     CREATE_FILES_TABLE,
     CREATE_INDEXES,
     CREATE_TABLES,
+    DEFAULT_META_FIELD_IDS,
     MAIN_BRANCH,
+    META_INDEX,
+    META_INDEX_SQL,
+    REMOVAL_INDEX_SQL,
     REQUIRED_TABLES,
+    meta_index_where,
 )
 from .sqlquery import compile_query, regex_function
 
@@ -74,6 +80,14 @@ def _flag(value: Any) -> bool:
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _checked_chunks(docs: Iterable[Document]) -> Iterator[list[Document]]:
+    for chunk in _chunks(docs, _CHUNK):
+        for doc in chunk:
+            if not isinstance(doc, Document):
+                raise TypeError(f"expected Document, got {type(doc).__name__}")
         yield chunk
 
 
@@ -114,8 +128,9 @@ class DidSqliteStore:
         conn = _connect(path, readonly=False)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for statement in (*CREATE_TABLES, *CREATE_INDEXES.values(), *CREATE_EXTRA_INDEXES.values()):
+            for statement in (*CREATE_TABLES, *CREATE_INDEXES.values()):
                 conn.execute(statement)
+            conn.execute(META_INDEX_SQL.format(where=meta_index_where(DEFAULT_META_FIELD_IDS)))
             conn.execute(
                 "INSERT INTO branches (branch_id, parent_id, timestamp) VALUES (?, NULL, ?)",
                 (MAIN_BRANCH, ids.local_datenum()),
@@ -127,7 +142,9 @@ class DidSqliteStore:
             path.unlink(missing_ok=True)
             raise
         (path.parent / FILES_DIRNAME).mkdir(exist_ok=True)
-        return cls(conn, path, readonly=False)
+        store = cls(conn, path, readonly=False)
+        store._load_meta_index()
+        return store
 
     @classmethod
     def open(cls, db_path: str | Path, *, readonly: bool = True) -> DidSqliteStore:
@@ -145,9 +162,19 @@ class DidSqliteStore:
         store._has_files_table = "files" in tables
         if not readonly:
             store._prepare_for_write(tables)
+        store._load_meta_index()
         return store
 
     _has_files_table = True
+    _meta_ids: tuple[int, ...] = ()
+    _has_removal_index = False
+
+    def _load_meta_index(self) -> None:
+        """Learn which meta fields the partial index covers (queries must repeat its WHERE)."""
+        row = self._conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+                                 (META_INDEX,)).fetchone()
+        match = re.search(r"field_idx IN \(([\d, ]+)\)", row[0]) if row and row[0] else None
+        self._meta_ids = tuple(int(i) for i in match.group(1).split(",")) if match else ()
 
     def _prepare_for_write(self, tables: set[str]) -> None:
         with self._transaction():
@@ -158,8 +185,10 @@ class DidSqliteStore:
                     "INSERT INTO branches (branch_id, parent_id, timestamp) VALUES (?, NULL, ?)",
                     (MAIN_BRANCH, ids.local_datenum()),
                 )
-            for statement in CREATE_EXTRA_INDEXES.values():
-                self._conn.execute(statement)
+            fields = self._fields()
+            meta_ids = tuple(fields.get(name, default) for name, default in
+                             zip(("meta.superclass", "meta.depends_on"), DEFAULT_META_FIELD_IDS, strict=True))
+            self._conn.execute(META_INDEX_SQL.format(where=meta_index_where(meta_ids)))
         self._has_files_table = True
         self.files_dir.mkdir(exist_ok=True)
 
@@ -190,6 +219,7 @@ class DidSqliteStore:
             yield self._conn
         except BaseException:
             self._conn.execute("ROLLBACK")
+            self._has_removal_index = False  # its creation may have been rolled back too
             raise
         self._conn.execute("COMMIT")
 
@@ -206,6 +236,7 @@ class DidSqliteStore:
         file_sources: Mapping[str, str | Path] | None = None,
         allow_missing_files: bool = False,
         remove: Iterable[str] = (),
+        parallel: bool = True,
     ) -> int:
         """Add documents in one transaction; return how many were added.
 
@@ -213,7 +244,8 @@ class DidSqliteStore:
         ``file_sources[uid]`` when given, else from a ``file`` location); originals
         with ``delete_original`` are deleted only after the commit, and never when the
         bytes came from ``file_sources``. Ids in ``remove`` are removed first, in the
-        same transaction. On any error nothing is written.
+        same transaction. On any error nothing is written. Large adds prepare
+        documents in a helper process (``parallel=False`` keeps it all in this one).
         """
         self._require_writable()
         if isinstance(docs, Document):
@@ -223,8 +255,9 @@ class DidSqliteStore:
             with self._transaction():
                 for doc_idx in self._live_idx([i.lower() for i in remove]).values():
                     self._purge(doc_idx)
-                for chunk in _chunks(docs, _CHUNK):
-                    batch.write(chunk)
+                for chunk, prepared in prepared_chunks(_checked_chunks(docs), parallel=parallel):
+                    batch.write(chunk, prepared)
+                batch.finish()
         except BaseException:
             batch.discard_files()
             raise
@@ -254,6 +287,9 @@ class DidSqliteStore:
         return found
 
     def _purge(self, doc_idx: int) -> None:
+        if not self._has_removal_index:
+            self._conn.execute(REMOVAL_INDEX_SQL)
+            self._has_removal_index = True
         for table in ("branch_docs", "doc_data", "files", "docs"):
             self._conn.execute(f"DELETE FROM {table} WHERE doc_idx = ?", (doc_idx,))
 
@@ -275,14 +311,18 @@ class DidSqliteStore:
     def exists(self, doc_id: str) -> bool:
         return bool(self._live_idx([doc_id, doc_id.lower()]))
 
+    def _compile(self, query: Query | Any) -> tuple[str, list[Any]]:
+        scope = meta_index_where(self._meta_ids) if self._meta_ids else None
+        return compile_query(Query.coerce(query), self._fields(), scope, self._meta_ids)
+
     def search_ids(self, query: Query | Any) -> list[str]:
         """Ids of live documents matching ``query``, in insertion order."""
-        sql, params = compile_query(Query.coerce(query), self._fields())
+        sql, params = self._compile(query)
         return [row[0] for row in self._conn.execute(sql, params)]
 
     def search(self, query: Query | Any) -> list[Document]:
         """Live documents matching ``query``, in insertion order."""
-        sql, params = compile_query(Query.coerce(query), self._fields())
+        sql, params = self._compile(query)
         sql = sql.replace("SELECT d.doc_id FROM", "SELECT d.doc_id, d.json_code FROM", 1)
         return [self._document(i, code) for i, code in self._conn.execute(sql, params)]
 
@@ -349,6 +389,7 @@ class _AddBatch:
         self.next_field = 0
         self.next_doc = 0
         self.db_was_empty = False
+        self.deferred_indexes: list[tuple[str, str]] = []
         self.files_dir_abs = store.files_dir.resolve()
 
     def _start(self) -> None:
@@ -374,34 +415,35 @@ class _AddBatch:
             self.next_field += 1
         return idx
 
-    def write(self, chunk: list[Document]) -> None:
+    def write(self, docs: list[Document], prepared: list[Prepared]) -> None:
         if self.fields is None:
             self._start()
-        for doc in chunk:
-            if not isinstance(doc, Document):
-                raise TypeError(f"expected Document, got {type(doc).__name__}")
+        if self.count and self.db_was_empty and not self.deferred_indexes:
+            self._defer_indexes()
+        for doc in docs:
             if doc.id.lower() in self.seen_ids:
                 raise DuplicateDocumentError(f"document {doc.id} appears twice in the documents being added")
             self.seen_ids.add(doc.id.lower())
         if not self.db_was_empty:
-            self._clear_existing(chunk)
-        self._check_uids(chunk)
+            self._clear_existing(docs)
+        infos = [doc.file_info for doc in docs]
+        self._check_uids(docs, infos)
 
         now = ids.local_datenum()
+        fields = self.fields
+        assert fields is not None
         docs_rows, branch_rows, data_rows, file_rows = [], [], [], []
-        for doc in chunk:
+        for doc, info_list, (json_code, rows) in zip(docs, infos, prepared, strict=True):
             doc_idx = self.next_doc
             self.next_doc += 1
-            docs_rows.append((doc.id, doc_idx, doc.to_json(), now))
+            docs_rows.append((doc.id, doc_idx, json_code, now))
             branch_rows.append((MAIN_BRANCH, doc_idx, now))
-            fields = self.fields
-            assert fields is not None
-            for name, block, value in index_rows(doc.properties):
+            for name, block, value in rows:
                 idx = fields.get(name)
                 if idx is None:
                     idx = self._field_idx(name, block)
                 data_rows.append((doc_idx, idx, value))
-            for info in doc.file_info:
+            for info in info_list:
                 for loc in info["locations"]:
                     file_rows.append(self._file_row(doc, doc_idx, info.get("name"), loc))
         self.conn.executemany("INSERT INTO docs (doc_id, doc_idx, json_code, timestamp) VALUES (?, ?, ?, ?)",
@@ -415,7 +457,26 @@ class _AddBatch:
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 file_rows,
             )
-        self.count += len(chunk)
+        self.count += len(docs)
+
+    def _defer_indexes(self) -> None:
+        """Bulk load into an empty database: build the secondary indexes once, at the end.
+
+        One sort is cheaper than keeping the B-trees ordered row by row; the
+        drop and the rebuild are in the add's transaction, so a failure restores them.
+        """
+        self.deferred_indexes = [
+            (name, sql) for name, sql in self.conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('doc_data', 'docs') "
+                "AND sql IS NOT NULL"
+            )
+        ]
+        for name, _ in self.deferred_indexes:
+            self.conn.execute(f'DROP INDEX "{name}"')
+
+    def finish(self) -> None:
+        for _, sql in self.deferred_indexes:
+            self.conn.execute(sql)
 
     def _clear_existing(self, chunk: list[Document]) -> None:
         """Purge stale (non-live) rows of these ids; refuse live ones unless replacing."""
@@ -433,10 +494,10 @@ class _AddBatch:
                 )
             self.store._purge(doc_idx)
 
-    def _check_uids(self, chunk: list[Document]) -> None:
+    def _check_uids(self, chunk: list[Document], infos: list[list[dict[str, Any]]]) -> None:
         uids: list[tuple[str, Document]] = []
-        for doc in chunk:
-            for info in doc.file_info:
+        for doc, info_list in zip(chunk, infos, strict=True):
+            for info in info_list:
                 check_file_name(info.get("name"), f"file name in document {doc.id}")
                 for loc in info["locations"]:
                     if not isinstance(loc, dict) or "uid" not in loc:
