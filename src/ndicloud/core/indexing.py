@@ -29,7 +29,9 @@ IndexRow = tuple[str, str, SqlValue]  # (field_name, class, value)
 
 _WHITESPACE = re.compile(r"\s+")
 _SEP = "___"
-_field_name_cache: dict[tuple[str, str], str] = {}
+_field_names: dict[str, dict[str, str]] = {}  # block -> path -> field name (bounded below)
+_FIELD_NAME_CACHE_LIMIT = 100_000
+_superclass_texts: dict[tuple[str, ...], str | None] = {}
 
 
 def json_name(field_name: str) -> str:
@@ -39,13 +41,15 @@ def json_name(field_name: str) -> str:
 
 def field_name(block: str, path: str) -> str:
     """MATLAB's collapsed field name of a leaf at ``path`` (``block___a___b``) in ``block``."""
-    key = (block, path)
-    name = _field_name_cache.get(key)
+    names = _field_names.get(block)
+    if names is None:
+        names = _field_names[block] = {}
+    name = names.get(path)
     if name is None:
         dotted = path.replace(_SEP, ".").strip().replace(block + ".", "")
         name = f"{block}.{dotted}"
-        if len(_field_name_cache) < 100_000:
-            _field_name_cache[key] = name
+        if len(names) < _FIELD_NAME_CACHE_LIMIT:
+            names[path] = name
     return name
 
 
@@ -94,11 +98,12 @@ def _is_struct_array(items: list[Any]) -> bool:
 
 
 def _walk(value: Any, block: str, path: str, out: list[IndexRow]) -> None:
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is dict:
         for key, item in value.items():
             _walk(item, block, f"{path}{_SEP}{key}", out)
-    elif isinstance(value, list):
-        if len(value) == 1 and isinstance(value[0], dict):
+    elif kind is list:
+        if len(value) == 1 and type(value[0]) is dict:
             _walk(value[0], block, path, out)
         elif _is_struct_array(value):
             for k, element in enumerate(value, start=1):
@@ -106,17 +111,36 @@ def _walk(value: Any, block: str, path: str, out: list[IndexRow]) -> None:
                     _walk(item, block, f"{path}{_SEP}{key}_{k}", out)
         else:
             out.append((field_name(block, path), block, summary_value(value)))
+    elif kind is str:
+        out.append((field_name(block, path), block, value or None))
+    elif kind is float:
+        out.append((field_name(block, path), block, None if value != value else value))
+    elif kind is int:
+        out.append((field_name(block, path), block, float(value)))
+    elif isinstance(value, dict):  # dict subclasses, as the generic path
+        _walk(dict(value), block, path, out)
     else:
         out.append((field_name(block, path), block, scalar_value(value)))
+
+
+def _superclass_text(doc_class: dict[str, Any]) -> str | None:
+    """``meta.superclass``: sorted, de-duplicated stems joined by ', ' (cached per definition list)."""
+    entries = doc_class.get("superclasses")
+    if type(entries) is dict:
+        entries = [entries]
+    definitions = tuple(e.get("definition") if type(e) is dict else None for e in entries or ())
+    text = _superclass_texts.get(definitions, False)
+    if text is False:
+        stems = sorted({superclass_stem(d) for d in definitions if isinstance(d, str)})
+        text = ", ".join(stems) or None
+        if len(_superclass_texts) < 10_000:
+            _superclass_texts[definitions] = text
+    return text  # type: ignore[return-value]
 
 
 def meta_values(props: dict[str, Any]) -> tuple[SqlValue, ...]:
     """Values of the six ``meta`` rows, in META_FIELDS order."""
     doc_class = props.get("document_class") or {}
-    stems = sorted(
-        {superclass_stem(e["definition"]) for e in as_list(doc_class.get("superclasses"))
-         if isinstance(e, dict) and isinstance(e.get("definition"), str)}
-    )
     depends = [d for d in as_list(props.get("depends_on")) if isinstance(d, dict)]
     depends_text = "".join(
         f"{d.get('name', '')},{d.get('value') if isinstance(d.get('value'), str) else ''};" for d in depends
@@ -124,7 +148,7 @@ def meta_values(props: dict[str, Any]) -> tuple[SqlValue, ...]:
     datestamp = (props.get("base") or {}).get("datestamp")
     return (
         doc_class.get("class_name") or None,
-        ", ".join(stems) or None,
+        _superclass_text(doc_class),
         datestamp if isinstance(datestamp, str) and datestamp else None,
         None,
         None,
@@ -134,8 +158,11 @@ def meta_values(props: dict[str, Any]) -> tuple[SqlValue, ...]:
 
 def index_rows(props: dict[str, Any]) -> list[IndexRow]:
     """All ``(field_name, class, value)`` rows of a document, in MATLAB's order."""
+    m = meta_values(props)
     out: list[IndexRow] = [
-        (name, META_CLASS, value) for name, value in zip(META_FIELDS, meta_values(props), strict=True)
+        ("meta.class", META_CLASS, m[0]), ("meta.superclass", META_CLASS, m[1]),
+        ("meta.datestamp", META_CLASS, m[2]), ("meta.creation", META_CLASS, None),
+        ("meta.deletion", META_CLASS, None), ("meta.depends_on", META_CLASS, m[5]),
     ]
     for block, content in props.items():
         if block in RESERVED_KEYS or not isinstance(content, dict):

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
+
+import orjson
 
 from .errors import DocumentJsonError
 
@@ -76,8 +79,20 @@ def format_number(value: float | int) -> str:
     return repr(value)
 
 
+# orjson writes MATLAB's layout byte for byte, ten times faster, except that it spells
+# integral floats "1.0" and NaN/Infinity "null". Output showing either goes to the Python
+# writer; a real null or a string ending in ".0" just takes that slower path too.
+_NEEDS_PYTHON_WRITER = re.compile(rb"null|\.0(?:,|\n|$)")
+
+
 def dumps(value: Any) -> str:
     """Encode like MATLAB's pretty jsonencode with NaN kept: 2-space indent, LF, no trailing newline."""
+    try:
+        fast = orjson.dumps(value, option=orjson.OPT_INDENT_2)
+    except TypeError:  # orjson.JSONEncodeError: integers beyond 64 bits, non-string keys
+        fast = None
+    if fast is not None and not _NEEDS_PYTHON_WRITER.search(fast):
+        return fast.decode("utf-8")
     parts: list[str] = []
     _write(value, "\n", parts)
     return "".join(parts)

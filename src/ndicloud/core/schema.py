@@ -33,11 +33,16 @@ CREATE_INDEXES = {
 }
 
 # Extra indexes this package adds to databases it writes (spec §4.3 allows the ndipy_ prefix).
-# A partial index over the meta.superclass and meta.depends_on rows lets isa and depends_on
-# read only those rows; it is cheap to maintain because it covers 2 rows per document.
+# A covering partial index over the meta.class, meta.superclass and meta.depends_on rows
+# answers isa and depends_on from the index alone; it holds 3 small entries per document.
 META_INDEX = "ndipy_doc_data_meta"
-META_INDEX_SQL = 'CREATE INDEX IF NOT EXISTS "ndipy_doc_data_meta" ON "doc_data" ("field_idx", "value") WHERE {where}'
-DEFAULT_META_FIELD_IDS = (2, 6)  # meta rows are the first six fields of every DID-SQLite database
+META_INDEX_SQL = (
+    'CREATE INDEX IF NOT EXISTS "ndipy_doc_data_meta" ON "doc_data" ("field_idx", "value", "doc_idx") WHERE {where}'
+)
+META_FIELDS_INDEXED = ("meta.class", "meta.superclass", "meta.depends_on")
+DEFAULT_META_FIELD_IDS = (1, 2, 6)  # meta rows are the first six fields of every DID-SQLite database
+# Ids of matching documents come from this small index instead of the table holding the JSON.
+DOC_ID_INDEX_SQL = 'CREATE INDEX IF NOT EXISTS "ndipy_docs_idx_id" ON "docs" ("doc_idx", "doc_id")'
 # Removal needs a document's doc_data rows; this index is built the first time a document is
 # removed, not during bulk adds, where it would cost about a fifth of the insert time.
 REMOVAL_INDEX_SQL = 'CREATE INDEX IF NOT EXISTS "ndipy_doc_data_doc" ON "doc_data" ("doc_idx")'

@@ -1,7 +1,8 @@
 """Compile a ``Query`` to SQL over DID-SQLite's index tables (DID-matlab semantics).
 
 Each leaf selects the ``doc_idx`` of documents with some ``doc_data`` row that
-satisfies it; AND is INTERSECT, ``or`` is UNION. Nothing is decoded to answer
+satisfies it; AND is INTERSECT, ``or`` is UNION. The result is a set of doc_idx;
+the store joins it to the live documents. Nothing is decoded to answer
 ``isa`` or ``depends_on``: both read the ``meta`` rows.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +20,8 @@ from .query import Leaf, Query
 
 LIVE_SQL = "SELECT doc_idx FROM branch_docs WHERE branch_id = 'a'"
 _NOTHING = "SELECT doc_idx FROM branch_docs WHERE 0"
+# (field_idx, meta_scope) -> the field's distinct values, read from the meta index
+DistinctValues = Callable[[int, str], list[Any]]
 _COMPARISONS = {"lessthan": "<", "lessthaneq": "<=", "greaterthan": ">", "greaterthaneq": ">="}
 
 
@@ -79,23 +82,17 @@ class SqlCompiler:
     """Builds one SQL statement (with ``?`` parameters) for a query against a known fields table."""
 
     def __init__(self, fields: Mapping[str, int], meta_scope: str | None = None,
-                 meta_ids: tuple[int, ...] = ()):
+                 meta_ids: tuple[int, ...] = (), distinct_values: DistinctValues | None = None):
         self.fields = fields
         self.params: list[Any] = []
         # With the partial index over meta rows, repeating its WHERE term lets SQLite use it.
         self.meta_scope = meta_scope
         self.meta_ids = meta_ids
+        self.distinct_values = distinct_values
 
     def compile(self, query: Query) -> tuple[str, list[Any]]:
-        """SQL returning ``doc_id`` of the live matches in ``doc_idx`` order, and its parameters."""
-        body = self._and(query)
-        # Drive the join from the (usually small) matching set, not from a scan of docs.
-        sql = (
-            f"SELECT d.doc_id FROM (SELECT DISTINCT doc_idx FROM ({body})) m "
-            "JOIN docs d ON d.doc_idx = m.doc_idx "
-            "JOIN branch_docs b ON b.branch_id = 'a' AND b.doc_idx = m.doc_idx ORDER BY m.doc_idx"
-        )
-        return sql, self.params
+        """SQL selecting the ``doc_idx`` of matching documents (live or not), and its parameters."""
+        return self._and(query), self.params
 
     def _and(self, query: Query) -> str:
         if not query.leaves:
@@ -157,9 +154,17 @@ class SqlCompiler:
         super_ids = self._field_ids("meta.superclass")
         parts = []
         if class_ids:
-            parts.append(f"SELECT doc_idx FROM doc_data WHERE field_idx = {class_ids[0]} AND value = ?")
+            parts.append(self._rows(class_ids[:1], "value = ?", False))
             self.params.append(class_name)
-        if super_ids:
+        if super_ids and self.distinct_values is not None and self.meta_scope and super_ids[0] in self.meta_ids:
+            # Few distinct superclass lists exist: match them here, then seek each one.
+            wanted = f", {class_name},"
+            lists = [v for v in self.distinct_values(super_ids[0], self.meta_scope)
+                     if isinstance(v, str) and wanted in f", {v},"]
+            if lists:
+                parts.append(self._rows(super_ids[:1], f"value IN ({','.join('?' * len(lists))})", False))
+                self.params.extend(lists)
+        elif super_ids:
             parts.append(self._rows(super_ids[:1], "instr(', ' || value || ',', ?) > 0", False))
             self.params.append(f", {class_name},")
         return " UNION ".join(parts) if parts else _NOTHING
@@ -191,6 +196,10 @@ class SqlCompiler:
 
 
 def compile_query(query: Query, fields: Mapping[str, int], meta_scope: str | None = None,
-                  meta_ids: tuple[int, ...] = ()) -> tuple[str, list[Any]]:
-    """SQL and parameters selecting the live ``doc_id`` values that match ``query``."""
-    return SqlCompiler(fields, meta_scope, meta_ids).compile(query)
+                  meta_ids: tuple[int, ...] = (), distinct_values: DistinctValues | None = None,
+                  ) -> tuple[str, list[Any]]:
+    """SQL and parameters selecting the ``doc_idx`` of documents matching ``query``.
+
+    The caller restricts the set to live documents (branch ``a``) and picks columns.
+    """
+    return SqlCompiler(fields, meta_scope, meta_ids, distinct_values).compile(query)

@@ -40,7 +40,9 @@ from .schema import (
     CREATE_INDEXES,
     CREATE_TABLES,
     DEFAULT_META_FIELD_IDS,
+    DOC_ID_INDEX_SQL,
     MAIN_BRANCH,
+    META_FIELDS_INDEXED,
     META_INDEX,
     META_INDEX_SQL,
     REMOVAL_INDEX_SQL,
@@ -54,6 +56,8 @@ log = logging.getLogger(__name__)
 DATABASE_FILENAME = "did-sqlite.sqlite"
 FILES_DIRNAME = "files"
 _CHUNK = 500  # documents per executemany batch (and per IN (...) lookup)
+# Below this many documents, rebuilding the doc_data indexes after a bulk add costs less than maintaining them.
+_SMALL_DATABASE = 5_000
 _LIVE_JOIN = "JOIN branch_docs b ON b.doc_idx = d.doc_idx AND b.branch_id = 'a'"
 
 
@@ -131,6 +135,7 @@ class DidSqliteStore:
             for statement in (*CREATE_TABLES, *CREATE_INDEXES.values()):
                 conn.execute(statement)
             conn.execute(META_INDEX_SQL.format(where=meta_index_where(DEFAULT_META_FIELD_IDS)))
+            conn.execute(DOC_ID_INDEX_SQL)
             conn.execute(
                 "INSERT INTO branches (branch_id, parent_id, timestamp) VALUES (?, NULL, ?)",
                 (MAIN_BRANCH, ids.local_datenum()),
@@ -168,9 +173,12 @@ class DidSqliteStore:
     _has_files_table = True
     _meta_ids: tuple[int, ...] = ()
     _has_removal_index = False
+    _has_doc_id_index = False
 
     def _load_meta_index(self) -> None:
-        """Learn which meta fields the partial index covers (queries must repeat its WHERE)."""
+        """Learn which ndipy_ indexes exist; queries must repeat the partial index's WHERE term."""
+        self._has_doc_id_index = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'ndipy_docs_idx_id'").fetchone() is not None
         row = self._conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
                                  (META_INDEX,)).fetchone()
         match = re.search(r"field_idx IN \(([\d, ]+)\)", row[0]) if row and row[0] else None
@@ -187,8 +195,12 @@ class DidSqliteStore:
                 )
             fields = self._fields()
             meta_ids = tuple(fields.get(name, default) for name, default in
-                             zip(("meta.superclass", "meta.depends_on"), DEFAULT_META_FIELD_IDS, strict=True))
+                             zip(META_FIELDS_INDEXED, DEFAULT_META_FIELD_IDS, strict=True))
+            existing = self._conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (META_INDEX,)).fetchone()
+            if existing and "doc_idx" not in existing[0]:  # an older, non-covering version
+                self._conn.execute(f'DROP INDEX "{META_INDEX}"')
             self._conn.execute(META_INDEX_SQL.format(where=meta_index_where(meta_ids)))
+            self._conn.execute(DOC_ID_INDEX_SQL)
         self._has_files_table = True
         self.files_dir.mkdir(exist_ok=True)
 
@@ -313,18 +325,37 @@ class DidSqliteStore:
 
     def _compile(self, query: Query | Any) -> tuple[str, list[Any]]:
         scope = meta_index_where(self._meta_ids) if self._meta_ids else None
-        return compile_query(Query.coerce(query), self._fields(), scope, self._meta_ids)
+        return compile_query(Query.coerce(query), self._fields(), scope, self._meta_ids,
+                             distinct_values=self._distinct_values if scope else None)
+
+    def _distinct_values(self, field_idx: int, scope: str) -> list[Any]:
+        """Distinct values of one indexed meta field, by index seeks (an emulated skip-scan)."""
+        base = f"FROM doc_data WHERE {scope} AND field_idx = {int(field_idx)}"
+        sql = (
+            f"WITH RECURSIVE v(x) AS (SELECT min(value) {base} "
+            f"UNION ALL SELECT (SELECT min(value) {base} AND value > v.x) FROM v WHERE v.x IS NOT NULL) "
+            "SELECT x FROM v WHERE x IS NOT NULL"
+        )
+        return [row[0] for row in self._conn.execute(sql)]
+
+    def _matching(self, columns: str, query: Query | Any, *, by_id_index: bool) -> sqlite3.Cursor:
+        body, params = self._compile(query)
+        # The small (doc_idx, doc_id) index answers id-only searches without reading the JSON table.
+        hint = " INDEXED BY ndipy_docs_idx_id" if by_id_index and self._has_doc_id_index else ""
+        sql = (
+            f"SELECT {columns} FROM docs d{hint} JOIN branch_docs b ON b.branch_id = 'a' AND b.doc_idx = d.doc_idx "
+            f"WHERE d.doc_idx IN ({body}) ORDER BY d.doc_idx"
+        )
+        return self._conn.execute(sql, params)
 
     def search_ids(self, query: Query | Any) -> list[str]:
         """Ids of live documents matching ``query``, in insertion order."""
-        sql, params = self._compile(query)
-        return [row[0] for row in self._conn.execute(sql, params)]
+        return [row[0] for row in self._matching("d.doc_id", query, by_id_index=True)]
 
     def search(self, query: Query | Any) -> list[Document]:
         """Live documents matching ``query``, in insertion order."""
-        sql, params = self._compile(query)
-        sql = sql.replace("SELECT d.doc_id FROM", "SELECT d.doc_id, d.json_code FROM", 1)
-        return [self._document(i, code) for i, code in self._conn.execute(sql, params)]
+        rows = self._matching("d.doc_id, d.json_code", query, by_id_index=False)
+        return [self._document(i, code) for i, code in rows]
 
     def live_ids(self) -> list[str]:
         return [r[0] for r in self._conn.execute(f"SELECT d.doc_id FROM docs d {_LIVE_JOIN} ORDER BY d.doc_idx")]
@@ -389,6 +420,7 @@ class _AddBatch:
         self.next_field = 0
         self.next_doc = 0
         self.db_was_empty = False
+        self.db_was_small = False
         self.deferred_indexes: list[tuple[str, str]] = []
         self.files_dir_abs = store.files_dir.resolve()
 
@@ -400,6 +432,8 @@ class _AddBatch:
         self.next_field = max(seq.get("fields", 0), max_field) + 1
         self.next_doc = max(seq.get("docs", 0), max_doc) + 1
         self.db_was_empty = max_doc == 0
+        live = self.conn.execute("SELECT count(*) FROM branch_docs").fetchone()[0]
+        self.db_was_small = live < _SMALL_DATABASE
         self.store.files_dir.mkdir(exist_ok=True)
 
     def _field_idx(self, name: str, block: str) -> int:
@@ -418,7 +452,7 @@ class _AddBatch:
     def write(self, docs: list[Document], prepared: list[Prepared]) -> None:
         if self.fields is None:
             self._start()
-        if self.count and self.db_was_empty and not self.deferred_indexes:
+        if self.count and self.db_was_small and not self.deferred_indexes:
             self._defer_indexes()
         for doc in docs:
             if doc.id.lower() in self.seen_ids:
@@ -460,15 +494,16 @@ class _AddBatch:
         self.count += len(docs)
 
     def _defer_indexes(self) -> None:
-        """Bulk load into an empty database: build the secondary indexes once, at the end.
+        """Bulk load into an (almost) empty database: build the doc_data indexes once, at the end.
 
-        One sort is cheaper than keeping the B-trees ordered row by row; the
-        drop and the rebuild are in the add's transaction, so a failure restores them.
+        A sort is cheaper than keeping MATLAB's value index ordered row by row, and
+        the partial meta index costs more to maintain per inserted row than to build
+        in one pass. The small docs indexes stay incremental. Drop and rebuild are in
+        the add's transaction, so a failure restores them.
         """
         self.deferred_indexes = [
             (name, sql) for name, sql in self.conn.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('doc_data', 'docs') "
-                "AND sql IS NOT NULL"
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'doc_data' AND sql IS NOT NULL"
             )
         ]
         for name, _ in self.deferred_indexes:
