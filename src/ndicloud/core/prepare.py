@@ -141,7 +141,14 @@ class _Helper:
             self.alive = False
             return None
 
-    def close(self) -> None:
+    def close(self, *, abort: bool = False) -> None:
+        """Finish: let the helper drain and exit, or (``abort``) stop it at once.
+
+        After an error nobody reads the helper's remaining results, so it may be
+        blocked writing them; waiting for it would hang.
+        """
+        if abort:
+            self.process.kill()
         self.outbox.put(None)
         self.writer.join(timeout=10)
         try:
@@ -182,6 +189,7 @@ def prepared_chunks(
         for chunk in _prepend(first, rest):
             yield chunk, prepare_chunk([d.properties for d in chunk])
         return
+    finished = False
     try:
         pending: deque[tuple[list[Any], list[Prepared] | None, bool]] = deque()
 
@@ -206,8 +214,9 @@ def prepared_chunks(
                 yield take()
         while pending:
             yield take()
+        finished = True
     finally:
-        helper.close()
+        helper.close(abort=not finished)
 
 
 def _prepend(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
