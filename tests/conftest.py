@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,21 @@ CLOUD_ENTRY = FIXTURES / "cloud-responses" / "bulk-fetch-entry-openminds_subject
 
 if not MATLAB_DATASET.is_dir():
     raise RuntimeError(f"shared reference data not found at {SHARED}; set NDI_SHARED_DIR")
+
+
+def same_values(a: Any, b: Any) -> bool:
+    """Deep equality: NaN equals NaN, bool is not a number, key sets and list lengths must match."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_values(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_values(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
 
 
 def _make_writable(root: Path) -> None:

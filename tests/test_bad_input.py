@@ -421,19 +421,6 @@ def test_duplicate_id_within_one_batch(tmp_path: Path) -> None:
         assert store.count() == 0
 
 
-def test_duplicate_file_uid(matlab_dataset: Path, tmp_path: Path) -> None:
-    source = tmp_path / "src.bin"
-    source.write_bytes(b"new bytes")
-    doc = demo(5.0)
-    doc.add_file(FILE_NAME, str(source), uid=UIDS[4], delete_original=0)
-    with DidSqliteStore.open(db(matlab_dataset), readonly=False) as store:
-        with pytest.raises(DuplicateFileUidError) as info:
-            store.add(doc)
-        assert UIDS[4] in str(info.value)
-    assert (matlab_dataset / ".ndi" / "files" / UIDS[4]).read_bytes() == b"doc_5"
-    assert counts(db(matlab_dataset))["files"] == 5
-
-
 def test_missing_ingest_source(matlab_dataset: Path, tmp_path: Path) -> None:
     missing = tmp_path / "vanished" / "data.bin"
     doc = demo(6.0)

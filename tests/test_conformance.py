@@ -38,7 +38,7 @@ from ndicloud.core.query import Query
 from ndicloud.core.store import DidSqliteStore
 from ndicloud.core.syncindex import SyncIndex, read_sync_index, sync_index_path, write_sync_index
 
-from conftest import CLOUD_ENTRY, MATLAB_DATASET, MATLAB_DOCUMENTS
+from conftest import CLOUD_ENTRY, MATLAB_DATASET, MATLAB_DOCUMENTS, same_values
 
 # ---------------------------------------------------------------------------------------------
 # Fixture facts (spec §8 items 1-4, §2.6, §3.3, §4.8)
@@ -229,21 +229,6 @@ def walk_values(value: Any, key: str | None = None):
     elif isinstance(value, list):
         for item in value:
             yield from walk_values(item, key)
-
-
-def same_values(a: Any, b: Any) -> bool:
-    """Deep equality treating NaN as equal to NaN and keeping bool distinct from numbers."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-            return True
-        return a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same_values(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same_values(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
 
 
 _NUMBER_TOKEN = re.compile(
@@ -932,6 +917,7 @@ def test_item_17_duplicate_file_uid_raises(matlab_dataset: Path, tmp_path: Path)
         assert store.count() == 8
         assert not store.exists(clash.id)
     assert query_db(db_path(matlab_dataset), "SELECT COUNT(*) FROM files") == [(5,)]
+    assert (matlab_dataset / ".ndi" / "files" / UIDS[0]).read_bytes() == b"doc_1"  # stored bytes untouched
     assert (matlab_dataset / ".ndi" / "files" / UIDS[0]).read_bytes() == b"doc_1"
     assert source.read_bytes() == b"other bytes"
 

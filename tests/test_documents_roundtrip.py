@@ -19,7 +19,7 @@ from ndicloud.core import jsonio
 from ndicloud.core.canonical import canonical_bytes, canonical_hash
 from ndicloud.core.document import Document
 
-from conftest import CLOUD_ENTRY, MATLAB_DATASET, MATLAB_DOCUMENTS
+from conftest import CLOUD_ENTRY, MATLAB_DATASET, MATLAB_DOCUMENTS, same_values
 
 MOCK_NAMES = [
     "example_simple_mock.1.json",
@@ -56,21 +56,6 @@ def _all_fixture_texts() -> dict[str, str]:
 
 
 ALL_TEXTS = _all_fixture_texts()
-
-
-def same_values(a: Any, b: Any) -> bool:
-    """Deep equality: NaN equals NaN, bool is not a number, key sets and list lengths must match."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
-        return a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same_values(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same_values(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
 
 
 def reorder(value: Any) -> Any:

@@ -12,6 +12,8 @@ import math
 import re
 from typing import Any
 
+from .jsonio import as_list
+
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 
 
@@ -54,11 +56,6 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def _as_list(value: Any) -> list[Any]:
-    if isinstance(value, list):
-        return value
-    return [] if value is None else [value]
-
 
 def _content_view(document: dict[str, Any]) -> dict[str, Any]:
     """Drop every location field but ``uid``: locations change legitimately on download."""
@@ -66,11 +63,11 @@ def _content_view(document: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(files, dict) or "file_info" not in files:
         return document
     infos = []
-    for info in _as_list(files["file_info"]):
+    for info in as_list(files["file_info"]):
         if isinstance(info, dict) and "locations" in info:
             locations = [
                 {"uid": loc["uid"]} if isinstance(loc, dict) and "uid" in loc else {}
-                for loc in _as_list(info["locations"])
+                for loc in as_list(info["locations"])
             ]
             info = {**info, "locations": locations}
         infos.append(info)

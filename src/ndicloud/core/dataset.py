@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import ids
-from .document import Document, as_list
+from .document import Document
 from .errors import DocumentNotFoundError, InvalidDocumentError, NotAnNdiFolderError, RemoteLinkError
 from .files import BinaryFile, first_present, locations_from_json
+from .jsonio import as_list
 from .query import Query
 from .store import DATABASE_FILENAME, DidSqliteStore
 

@@ -13,8 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .document import DOCUMENT_PATH_TOKEN, as_list
 from .errors import InvalidDocumentError
+from .jsonio import as_list
+
+DOCUMENT_PATH_TOKEN = "$NDIDOCUMENTPATH"
+SCHEMA_PATH_TOKEN = "$NDISCHEMAPATH"
 
 
 def _find_definition(reference: str, root: Path) -> Path:

@@ -15,23 +15,14 @@ from typing import Any
 
 from . import ids, jsonio
 from .canonical import canonical_bytes, canonical_hash
+from .definitions import DOCUMENT_PATH_TOKEN, SCHEMA_PATH_TOKEN, build_from_definition
 from .errors import DocumentJsonError, InvalidDocumentError, InvalidFileNameError
+from .jsonio import as_list
 
-DOCUMENT_PATH_TOKEN = "$NDIDOCUMENTPATH"
-SCHEMA_PATH_TOKEN = "$NDISCHEMAPATH"
 # Top-level keys that are not class blocks (and are not indexed as fields).
 RESERVED_KEYS = ("depends_on", "document_class", "files")
 
 _FORBIDDEN_NAME_CHARS = re.compile(r"[:/\\]")
-
-
-def as_list(value: Any) -> list[Any]:
-    """MATLAB writes a one-element struct array as a bare object; read both as a list."""
-    if isinstance(value, list):
-        return value
-    if value is None:
-        return []
-    return [value]
 
 
 def _bare_if_single(items: list[Any]) -> Any:
@@ -195,8 +186,6 @@ class Document:
         Superclass definitions are read recursively and flattened; the list is
         de-duplicated and sorted; depends_on entries and file_list names are united.
         """
-        from .definitions import build_from_definition
-
         data = build_from_definition(class_name, Path(definitions_dir))
         data["base"].update(
             {"id": ids.new_id(), "session_id": session_id, "datestamp": ids.datestamp_now()}

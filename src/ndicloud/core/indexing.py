@@ -12,7 +12,8 @@ import math
 import re
 from typing import Any
 
-from .document import RESERVED_KEYS, as_list, superclass_stem
+from .document import RESERVED_KEYS, superclass_stem
+from .jsonio import as_list
 
 META_FIELDS = (
     "meta.class",

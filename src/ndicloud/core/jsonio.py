@@ -27,6 +27,15 @@ _SENTINEL_MARK = "__NDI__"
 _INT_LIMIT = float(1 << 53)
 
 
+def as_list(value: Any) -> list[Any]:
+    """MATLAB writes a one-element struct array as a bare object; read both as a list (null as [])."""
+    if isinstance(value, list):
+        return value
+    if value is None:
+        return []
+    return [value]
+
+
 def rehydrate_sentinels(value: Any) -> Any:
     """Replace NDI Cloud's sentinel strings by the non-finite numbers they stand for."""
     if isinstance(value, str):

@@ -8,31 +8,23 @@ or not at all.
 
 from __future__ import annotations
 
-import logging
-import os
 import re
-import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from . import ids
-from .document import Document, check_file_name, location_type_of
+from .adding import CHUNK, AddBatch, checked_chunks, chunks, field_dictionary
+from .document import Document
 from .errors import (
     DatabaseFormatError,
     DocumentNotFoundError,
-    DuplicateDocumentError,
-    DuplicateFileUidError,
-    InvalidDocumentError,
-    MissingBinaryError,
     NdiError,
 )
-from .indexing import json_name
-from .prepare import Prepared, prepared_chunks
+from .prepare import prepared_chunks
 from .query import Query
 from .schema import (
     ALL_TABLES,
@@ -51,13 +43,8 @@ from .schema import (
 )
 from .sqlquery import compile_query, regex_function
 
-log = logging.getLogger(__name__)
-
 DATABASE_FILENAME = "did-sqlite.sqlite"
 FILES_DIRNAME = "files"
-_CHUNK = 500  # documents per executemany batch (and per IN (...) lookup)
-# Below this many documents, rebuilding the doc_data indexes after a bulk add costs less than maintaining them.
-_SMALL_DATABASE = 5_000
 _LIVE_JOIN = "JOIN branch_docs b ON b.doc_idx = d.doc_idx AND b.branch_id = 'a'"
 
 
@@ -72,27 +59,6 @@ class FileRow:
     cached_location: str | None
     type: str
     parameters: str | None
-
-
-def _flag(value: Any) -> bool:
-    """MATLAB writes 0/1; the Python port wrote booleans; accept both (and "1"/"true")."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true")
-    return bool(value)
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-def _checked_chunks(docs: Iterable[Document]) -> Iterator[list[Document]]:
-    for chunk in _chunks(docs, _CHUNK):
-        for doc in chunk:
-            if not isinstance(doc, Document):
-                raise TypeError(f"expected Document, got {type(doc).__name__}")
-        yield chunk
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -236,7 +202,7 @@ class DidSqliteStore:
         self._conn.execute("COMMIT")
 
     def _fields(self) -> dict[str, int]:
-        return dict(self._conn.execute("SELECT field_name, field_idx FROM fields"))
+        return field_dictionary(self._conn)
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -262,12 +228,13 @@ class DidSqliteStore:
         self._require_writable()
         if isinstance(docs, Document):
             docs = [docs]
-        batch = _AddBatch(self, replace, file_sources or {}, allow_missing_files)
+        batch = AddBatch(self._conn, self.path, self.files_dir, purge=self._purge, replace=replace,
+                         sources=file_sources or {}, allow_missing=allow_missing_files)
         try:
             with self._transaction():
                 for doc_idx in self._live_idx([i.lower() for i in remove]).values():
                     self._purge(doc_idx)
-                for chunk, prepared in prepared_chunks(_checked_chunks(docs), parallel=parallel):
+                for chunk, prepared in prepared_chunks(checked_chunks(docs), parallel=parallel):
                     batch.write(chunk, prepared)
                 batch.finish()
         except BaseException:
@@ -291,7 +258,7 @@ class DidSqliteStore:
 
     def _live_idx(self, doc_ids: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
-        for chunk in _chunks(doc_ids, _CHUNK):
+        for chunk in chunks(doc_ids, CHUNK):
             marks = ",".join("?" * len(chunk))
             found.update(self._conn.execute(
                 f"SELECT d.doc_id, d.doc_idx FROM docs d {_LIVE_JOIN} WHERE d.doc_id IN ({marks})", chunk
@@ -363,7 +330,7 @@ class DidSqliteStore:
     def iter_documents(self) -> Iterator[Document]:
         """Every live document, streamed in insertion order."""
         cursor = self._conn.execute(f"SELECT d.doc_id, d.json_code FROM docs d {_LIVE_JOIN} ORDER BY d.doc_idx")
-        while rows := cursor.fetchmany(_CHUNK):
+        while rows := cursor.fetchmany(CHUNK):
             for doc_id, code in rows:
                 yield self._document(doc_id, code)
 
@@ -399,214 +366,3 @@ class DidSqliteStore:
     def tables(self) -> list[str]:
         present = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         return [t for t in ALL_TABLES if t in present]
-
-
-class _AddBatch:
-    """State of one ``add`` call: index rows, ingested files, originals to delete."""
-
-    def __init__(self, store: DidSqliteStore, replace: bool, sources: Mapping[str, str | Path],
-                 allow_missing: bool):
-        self.store = store
-        self.conn = store._conn
-        self.replace = replace
-        self.sources = {uid.lower(): Path(p) for uid, p in sources.items()}
-        self.allow_missing = allow_missing
-        self.count = 0
-        self.seen_ids: set[str] = set()
-        self.seen_uids: set[str] = set()
-        self.created: list[Path] = []
-        self.originals: list[Path] = []
-        self.fields: dict[str, int] | None = None
-        self.next_field = 0
-        self.next_doc = 0
-        self.db_was_empty = False
-        self.db_was_small = False
-        self.deferred_indexes: list[tuple[str, str]] = []
-        self.files_dir_abs = store.files_dir.resolve()
-
-    def _start(self) -> None:
-        self.fields = self.store._fields()
-        seq = dict(self.conn.execute("SELECT name, seq FROM sqlite_sequence"))
-        max_field = self.conn.execute("SELECT max(field_idx) FROM fields").fetchone()[0] or 0
-        max_doc = self.conn.execute("SELECT max(doc_idx) FROM docs").fetchone()[0] or 0
-        self.next_field = max(seq.get("fields", 0), max_field) + 1
-        self.next_doc = max(seq.get("docs", 0), max_doc) + 1
-        self.db_was_empty = max_doc == 0
-        live = self.conn.execute("SELECT count(*) FROM branch_docs").fetchone()[0]
-        self.db_was_small = live < _SMALL_DATABASE
-        self.store.files_dir.mkdir(exist_ok=True)
-
-    def _field_idx(self, name: str, block: str) -> int:
-        assert self.fields is not None
-        idx = self.fields.get(name)
-        if idx is None:
-            idx = self.next_field
-            self.conn.execute(
-                "INSERT INTO fields (class, field_name, json_name, field_idx) VALUES (?, ?, ?, ?)",
-                (block, name, json_name(name), idx),
-            )
-            self.fields[name] = idx
-            self.next_field += 1
-        return idx
-
-    def write(self, docs: list[Document], prepared: list[Prepared]) -> None:
-        if self.fields is None:
-            self._start()
-        if self.count and self.db_was_small and not self.deferred_indexes:
-            self._defer_indexes()
-        for doc in docs:
-            if doc.id.lower() in self.seen_ids:
-                raise DuplicateDocumentError(f"document {doc.id} appears twice in the documents being added")
-            self.seen_ids.add(doc.id.lower())
-        if not self.db_was_empty:
-            self._clear_existing(docs)
-        infos = [doc.file_info for doc in docs]
-        self._check_uids(docs, infos)
-
-        now = ids.local_datenum()
-        fields = self.fields
-        assert fields is not None
-        docs_rows, branch_rows, data_rows, file_rows = [], [], [], []
-        for doc, info_list, (json_code, rows) in zip(docs, infos, prepared, strict=True):
-            doc_idx = self.next_doc
-            self.next_doc += 1
-            docs_rows.append((doc.id, doc_idx, json_code, now))
-            branch_rows.append((MAIN_BRANCH, doc_idx, now))
-            for name, block, value in rows:
-                idx = fields.get(name)
-                if idx is None:
-                    idx = self._field_idx(name, block)
-                data_rows.append((doc_idx, idx, value))
-            for info in info_list:
-                for loc in info["locations"]:
-                    file_rows.append(self._file_row(doc, doc_idx, info.get("name"), loc))
-        self.conn.executemany("INSERT INTO docs (doc_id, doc_idx, json_code, timestamp) VALUES (?, ?, ?, ?)",
-                              docs_rows)
-        self.conn.executemany("INSERT INTO branch_docs (branch_id, doc_idx, timestamp) VALUES (?, ?, ?)",
-                              branch_rows)
-        self.conn.executemany("INSERT INTO doc_data (doc_idx, field_idx, value) VALUES (?, ?, ?)", data_rows)
-        if file_rows:
-            self.conn.executemany(
-                "INSERT INTO files (doc_idx, filename, uid, orig_location, cached_location, type, parameters) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                file_rows,
-            )
-        self.count += len(docs)
-
-    def _defer_indexes(self) -> None:
-        """Bulk load into an (almost) empty database: build the doc_data indexes once, at the end.
-
-        A sort is cheaper than keeping MATLAB's value index ordered row by row, and
-        the partial meta index costs more to maintain per inserted row than to build
-        in one pass. The small docs indexes stay incremental. Drop and rebuild are in
-        the add's transaction, so a failure restores them.
-        """
-        self.deferred_indexes = [
-            (name, sql) for name, sql in self.conn.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'doc_data' AND sql IS NOT NULL"
-            )
-        ]
-        for name, _ in self.deferred_indexes:
-            self.conn.execute(f'DROP INDEX "{name}"')
-
-    def finish(self) -> None:
-        for _, sql in self.deferred_indexes:
-            self.conn.execute(sql)
-
-    def _clear_existing(self, chunk: list[Document]) -> None:
-        """Purge stale (non-live) rows of these ids; refuse live ones unless replacing."""
-        wanted = [d.id for d in chunk]
-        marks = ",".join("?" * len(wanted))
-        rows = self.conn.execute(
-            "SELECT d.doc_id, d.doc_idx, b.doc_idx IS NOT NULL FROM docs d LEFT JOIN branch_docs b "
-            f"ON b.doc_idx = d.doc_idx AND b.branch_id = 'a' WHERE d.doc_id IN ({marks})",
-            wanted,
-        ).fetchall()
-        for doc_id, doc_idx, live in rows:
-            if live and not self.replace:
-                raise DuplicateDocumentError(
-                    f"document {doc_id} is already in {self.store.path}; pass replace=True to update it"
-                )
-            self.store._purge(doc_idx)
-
-    def _check_uids(self, chunk: list[Document], infos: list[list[dict[str, Any]]]) -> None:
-        uids: list[tuple[str, Document]] = []
-        for doc, info_list in zip(chunk, infos, strict=True):
-            for info in info_list:
-                check_file_name(info.get("name"), f"file name in document {doc.id}")
-                for loc in info["locations"]:
-                    if not isinstance(loc, dict) or "uid" not in loc:
-                        raise InvalidDocumentError(f"document {doc.id}: a location of {info.get('name')!r} has no uid")
-                    uid = check_file_name(loc["uid"], f"file uid in document {doc.id}")
-                    if uid.lower() in self.seen_uids:
-                        raise DuplicateFileUidError(
-                            f"file uid {uid} of document {doc.id} is used twice in the documents being added"
-                        )
-                    self.seen_uids.add(uid.lower())
-                    uids.append((uid, doc))
-        if not uids or self.db_was_empty:
-            return
-        marks = ",".join("?" * len(uids))
-        clash = self.conn.execute(
-            f"SELECT f.uid, d.doc_id FROM files f JOIN docs d ON d.doc_idx = f.doc_idx WHERE f.uid IN ({marks})",
-            [u for u, _ in uids],
-        ).fetchone()
-        if clash:
-            owner = next(doc.id for uid, doc in uids if uid == clash[0])
-            raise DuplicateFileUidError(
-                f"file uid {clash[0]} of document {owner} already belongs to document {clash[1]}"
-            )
-
-    def _file_row(self, doc: Document, doc_idx: int, name: str, loc: dict[str, Any]) -> tuple[Any, ...]:
-        uid = loc["uid"]
-        location = loc.get("location") or ""
-        kind = loc.get("location_type") or location_type_of(location)
-        parameters = loc.get("parameters") or None
-        cached: str | None = None
-        dest = self.store.files_dir / uid
-        source = self.sources.get(uid.lower())
-        if _flag(loc.get("ingest")):
-            from_location = source is None and kind == "file"
-            if from_location:
-                source = Path(location)
-            if dest.is_file():
-                cached = str(self.files_dir_abs / uid)  # bytes of a uid never change
-            elif source is not None and source.is_file():
-                self._copy_in(source, dest)
-                cached = str(self.files_dir_abs / uid)
-            elif not self.allow_missing:
-                raise MissingBinaryError(
-                    f"document {doc.id}: file {name!r} (uid {uid}) cannot be ingested: "
-                    f"{source if source is not None else location!r} does not exist"
-                )
-            if from_location and _flag(loc.get("delete_original")) and source is not None:
-                self.originals.append(source)
-        elif source is not None and not dest.is_file():
-            if not source.is_file():
-                raise MissingBinaryError(f"document {doc.id}: bytes for uid {uid} not found at {source}")
-            self._copy_in(source, dest)
-        return (doc_idx, name, uid, location, cached, kind, parameters if isinstance(parameters, str) else None)
-
-    def _copy_in(self, source: Path, dest: Path) -> None:
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-        try:
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        self.created.append(dest)
-
-    def discard_files(self) -> None:
-        """Undo ingestion after a rollback: remove every file this batch created."""
-        for path in self.created:
-            path.unlink(missing_ok=True)
-
-    def delete_originals(self) -> None:
-        for path in self.originals:
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                log.warning("could not delete ingested original %s: %s", path, exc)

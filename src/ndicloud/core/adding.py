@@ -1,0 +1,270 @@
+"""Adding documents to a DID-SQLite database: one transaction, binaries ingested, nothing half-done.
+
+``AddBatch`` holds the state of one ``DidSqliteStore.add`` call: the field
+dictionary, the next doc_idx, the binaries it copied in (removed again if the
+transaction rolls back) and the originals to delete once it has committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from . import ids
+from .document import Document, check_file_name, location_type_of
+from .errors import DuplicateDocumentError, DuplicateFileUidError, InvalidDocumentError, MissingBinaryError
+from .indexing import json_name
+from .prepare import Prepared
+from .schema import MAIN_BRANCH
+
+log = logging.getLogger(__name__)
+
+CHUNK = 500  # documents per executemany batch (and per IN (...) lookup)
+# Below this many documents, rebuilding the doc_data indexes after a bulk add costs less than maintaining them.
+SMALL_DATABASE = 5_000
+
+
+def field_dictionary(conn: sqlite3.Connection) -> dict[str, int]:
+    """The global ``fields`` dictionary: field name to field_idx."""
+    return dict(conn.execute("SELECT field_name, field_idx FROM fields"))
+
+
+def flag(value: Any) -> bool:
+    """MATLAB writes 0/1; the Python port wrote booleans; accept both (and "1"/"true")."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true")
+    return bool(value)
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def checked_chunks(docs: Iterable[Document]) -> Iterator[list[Document]]:
+    for chunk in chunks(docs, CHUNK):
+        for doc in chunk:
+            if not isinstance(doc, Document):
+                raise TypeError(f"expected Document, got {type(doc).__name__}")
+        yield chunk
+
+
+class AddBatch:
+    """State of one ``add`` call: index rows, ingested files, originals to delete."""
+
+    def __init__(self, conn: sqlite3.Connection, db_path: Path, files_dir: Path, *,
+                 purge: Callable[[int], None], replace: bool, sources: Mapping[str, str | Path],
+                 allow_missing: bool):
+        self.conn = conn
+        self.db_path = db_path
+        self.files_dir = files_dir
+        self.purge = purge
+        self.replace = replace
+        self.sources = {uid.lower(): Path(p) for uid, p in sources.items()}
+        self.allow_missing = allow_missing
+        self.count = 0
+        self.seen_ids: set[str] = set()
+        self.seen_uids: set[str] = set()
+        self.created: list[Path] = []
+        self.originals: list[Path] = []
+        self.fields: dict[str, int] | None = None
+        self.next_field = 0
+        self.next_doc = 0
+        self.db_was_empty = False
+        self.db_was_small = False
+        self.deferred_indexes: list[tuple[str, str]] = []
+        self.files_dir_abs = files_dir.resolve()
+
+    def _start(self) -> None:
+        self.fields = field_dictionary(self.conn)
+        seq = dict(self.conn.execute("SELECT name, seq FROM sqlite_sequence"))
+        max_field = self.conn.execute("SELECT max(field_idx) FROM fields").fetchone()[0] or 0
+        max_doc = self.conn.execute("SELECT max(doc_idx) FROM docs").fetchone()[0] or 0
+        self.next_field = max(seq.get("fields", 0), max_field) + 1
+        self.next_doc = max(seq.get("docs", 0), max_doc) + 1
+        self.db_was_empty = max_doc == 0
+        live = self.conn.execute("SELECT count(*) FROM branch_docs").fetchone()[0]
+        self.db_was_small = live < SMALL_DATABASE
+        self.files_dir.mkdir(exist_ok=True)
+
+    def _field_idx(self, name: str, block: str) -> int:
+        assert self.fields is not None
+        idx = self.fields.get(name)
+        if idx is None:
+            idx = self.next_field
+            self.conn.execute(
+                "INSERT INTO fields (class, field_name, json_name, field_idx) VALUES (?, ?, ?, ?)",
+                (block, name, json_name(name), idx),
+            )
+            self.fields[name] = idx
+            self.next_field += 1
+        return idx
+
+    def write(self, docs: list[Document], prepared: list[Prepared]) -> None:
+        if self.fields is None:
+            self._start()
+        if self.count and self.db_was_small and not self.deferred_indexes:
+            self._defer_indexes()
+        for doc in docs:
+            if doc.id.lower() in self.seen_ids:
+                raise DuplicateDocumentError(f"document {doc.id} appears twice in the documents being added")
+            self.seen_ids.add(doc.id.lower())
+        if not self.db_was_empty:
+            self._clear_existing(docs)
+        infos = [doc.file_info for doc in docs]
+        self._check_uids(docs, infos)
+
+        now = ids.local_datenum()
+        fields = self.fields
+        assert fields is not None
+        docs_rows, branch_rows, data_rows, file_rows = [], [], [], []
+        for doc, info_list, (json_code, rows) in zip(docs, infos, prepared, strict=True):
+            doc_idx = self.next_doc
+            self.next_doc += 1
+            docs_rows.append((doc.id, doc_idx, json_code, now))
+            branch_rows.append((MAIN_BRANCH, doc_idx, now))
+            for name, block, value in rows:
+                idx = fields.get(name)
+                if idx is None:
+                    idx = self._field_idx(name, block)
+                data_rows.append((doc_idx, idx, value))
+            for info in info_list:
+                for loc in info["locations"]:
+                    file_rows.append(self._file_row(doc, doc_idx, info.get("name"), loc))
+        self.conn.executemany("INSERT INTO docs (doc_id, doc_idx, json_code, timestamp) VALUES (?, ?, ?, ?)",
+                              docs_rows)
+        self.conn.executemany("INSERT INTO branch_docs (branch_id, doc_idx, timestamp) VALUES (?, ?, ?)",
+                              branch_rows)
+        self.conn.executemany("INSERT INTO doc_data (doc_idx, field_idx, value) VALUES (?, ?, ?)", data_rows)
+        if file_rows:
+            self.conn.executemany(
+                "INSERT INTO files (doc_idx, filename, uid, orig_location, cached_location, type, parameters) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                file_rows,
+            )
+        self.count += len(docs)
+
+    def _defer_indexes(self) -> None:
+        """Bulk load into an (almost) empty database: build the doc_data indexes once, at the end.
+
+        A sort is cheaper than keeping MATLAB's value index ordered row by row, and
+        the partial meta index costs more to maintain per inserted row than to build
+        in one pass. The small docs indexes stay incremental. Drop and rebuild are in
+        the add's transaction, so a failure restores them.
+        """
+        self.deferred_indexes = [
+            (name, sql) for name, sql in self.conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'doc_data' AND sql IS NOT NULL"
+            )
+        ]
+        for name, _ in self.deferred_indexes:
+            self.conn.execute(f'DROP INDEX "{name}"')
+
+    def finish(self) -> None:
+        for _, sql in self.deferred_indexes:
+            self.conn.execute(sql)
+
+    def _clear_existing(self, chunk: list[Document]) -> None:
+        """Purge stale (non-live) rows of these ids; refuse live ones unless replacing."""
+        wanted = [d.id for d in chunk]
+        marks = ",".join("?" * len(wanted))
+        rows = self.conn.execute(
+            "SELECT d.doc_id, d.doc_idx, b.doc_idx IS NOT NULL FROM docs d LEFT JOIN branch_docs b "
+            f"ON b.doc_idx = d.doc_idx AND b.branch_id = 'a' WHERE d.doc_id IN ({marks})",
+            wanted,
+        ).fetchall()
+        for doc_id, doc_idx, live in rows:
+            if live and not self.replace:
+                raise DuplicateDocumentError(
+                    f"document {doc_id} is already in {self.db_path}; pass replace=True to update it"
+                )
+            self.purge(doc_idx)
+
+    def _check_uids(self, chunk: list[Document], infos: list[list[dict[str, Any]]]) -> None:
+        uids: list[tuple[str, Document]] = []
+        for doc, info_list in zip(chunk, infos, strict=True):
+            for info in info_list:
+                check_file_name(info.get("name"), f"file name in document {doc.id}")
+                for loc in info["locations"]:
+                    if not isinstance(loc, dict) or "uid" not in loc:
+                        raise InvalidDocumentError(f"document {doc.id}: a location of {info.get('name')!r} has no uid")
+                    uid = check_file_name(loc["uid"], f"file uid in document {doc.id}")
+                    if uid.lower() in self.seen_uids:
+                        raise DuplicateFileUidError(
+                            f"file uid {uid} of document {doc.id} is used twice in the documents being added"
+                        )
+                    self.seen_uids.add(uid.lower())
+                    uids.append((uid, doc))
+        if not uids or self.db_was_empty:
+            return
+        marks = ",".join("?" * len(uids))
+        clash = self.conn.execute(
+            f"SELECT f.uid, d.doc_id FROM files f JOIN docs d ON d.doc_idx = f.doc_idx WHERE f.uid IN ({marks})",
+            [u for u, _ in uids],
+        ).fetchone()
+        if clash:
+            owner = next(doc.id for uid, doc in uids if uid == clash[0])
+            raise DuplicateFileUidError(
+                f"file uid {clash[0]} of document {owner} already belongs to document {clash[1]}"
+            )
+
+    def _file_row(self, doc: Document, doc_idx: int, name: str, loc: dict[str, Any]) -> tuple[Any, ...]:
+        uid = loc["uid"]
+        location = loc.get("location") or ""
+        kind = loc.get("location_type") or location_type_of(location)
+        parameters = loc.get("parameters") or None
+        cached: str | None = None
+        dest = self.files_dir / uid
+        source = self.sources.get(uid.lower())
+        if flag(loc.get("ingest")):
+            from_location = source is None and kind == "file"
+            if from_location:
+                source = Path(location)
+            if dest.is_file():
+                cached = str(self.files_dir_abs / uid)  # bytes of a uid never change
+            elif source is not None and source.is_file():
+                self._copy_in(source, dest)
+                cached = str(self.files_dir_abs / uid)
+            elif not self.allow_missing:
+                raise MissingBinaryError(
+                    f"document {doc.id}: file {name!r} (uid {uid}) cannot be ingested: "
+                    f"{source if source is not None else location!r} does not exist"
+                )
+            if from_location and flag(loc.get("delete_original")) and source is not None:
+                self.originals.append(source)
+        elif source is not None and not dest.is_file():
+            if not source.is_file():
+                raise MissingBinaryError(f"document {doc.id}: bytes for uid {uid} not found at {source}")
+            self._copy_in(source, dest)
+        return (doc_idx, name, uid, location, cached, kind, parameters if isinstance(parameters, str) else None)
+
+    def _copy_in(self, source: Path, dest: Path) -> None:
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self.created.append(dest)
+
+    def discard_files(self) -> None:
+        """Undo ingestion after a rollback: remove every file this batch created."""
+        for path in self.created:
+            path.unlink(missing_ok=True)
+
+    def delete_originals(self) -> None:
+        for path in self.originals:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("could not delete ingested original %s: %s", path, exc)
