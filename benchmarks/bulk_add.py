@@ -1,19 +1,23 @@
-"""Bulk add and query speed of the local DID-SQLite store.
+"""Bulk add and query speed of the local DID-SQLite store, with baselines, in one run.
 
-Generates N realistic documents (mixed classes, ~1.2 KB each, with depends_on)
-into a JSON-lines file in a separate process, then, timed, streams them into a
-new dataset (parse + index + insert, one transaction) and runs isa/depends_on
-queries. Baseline in the same run: one transaction per document (how MATLAB
-autocommits), on a subset.
+Documents: N realistic documents (mixed classes, ~1.2 KB of JSON each, with
+depends_on), generated into a JSON-lines file by a child process.
 
-    python benchmarks/bulk_add.py --count 100000
+  A. add documents already in memory (parsed before the clock starts): the add itself;
+     memory reported as the add's growth of resident memory over the loaded input
+  B. stream the JSON-lines file into a new dataset (parse + add): end to end, with
+     the process's peak resident memory
+  baselines: A without the helper process (all in one process); one transaction per
+     document (how MATLAB autocommits), on a subset
+  queries: isa (class, superclass, everything) and depends_on over the dataset from B
+
+    python benchmarks/bulk_add.py --count 100000 [--json figures.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -32,28 +36,33 @@ def generate(path: Path, count: int, session_id: str) -> None:
             out.write(json.dumps(doc.properties, allow_nan=True) + "\n")
 
 
-class TimedStream:
-    """Documents parsed from JSON lines, timing the parsing (input, not part of the add)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.parse_s = 0.0
-
-    def __iter__(self) -> Iterator[Document]:
-        with self.path.open("r", encoding="utf-8") as handle:
-            for line in handle:
-                start = time.perf_counter()
-                doc = Document.from_json(line)
-                self.parse_s += time.perf_counter() - start
-                yield doc
-
-
 def stream(path: Path) -> Iterator[Document]:
-    return iter(TimedStream(path))
+    with path.open("r", encoding="utf-8") as handle:
+        for line in handle:
+            yield Document.from_json(line)
 
 
-def timed(fn, repeat: int = 7) -> float:
-    """Median wall time in milliseconds."""
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def reset_peak_memory() -> None:
+    """Linux: make VmHWM (peak resident memory) start again from the current size."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def rss_mb() -> float:
+    return _status_kb("VmRSS") / 1024
+
+
+def peak_mb() -> float:
+    return _status_kb("VmHWM") / 1024
+
+
+def median_ms(fn, repeat: int = 7) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -62,8 +71,63 @@ def timed(fn, repeat: int = 7) -> float:
     return statistics.median(times)
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def bench_in_memory(source: Path, work: Path, dataset_id: str, *, parallel: bool = True) -> dict[str, float]:
+    docs = list(stream(source))
+    loaded_mb = rss_mb()
+    reset_peak_memory()
+    dataset = Dataset.create(work / f"in-memory-{parallel}", "bench", dataset_id=dataset_id)
+    start = time.perf_counter()
+    added = dataset.store.add(docs, parallel=parallel)
+    seconds = time.perf_counter() - start
+    growth = peak_mb() - loaded_mb
+    dataset.close()
+    del docs
+    return {"documents": added, "seconds": round(seconds, 2), "docs_per_s": round(added / seconds),
+            "input_mb": round(loaded_mb, 1), "add_memory_growth_mb": round(growth, 1)}
+
+
+def bench_streamed(source: Path, work: Path, dataset_id: str) -> tuple[dict[str, float], Dataset]:
+    reset_peak_memory()
+    dataset = Dataset.create(work / "streamed", "bench", dataset_id=dataset_id)
+    start = time.perf_counter()
+    added = dataset.add_documents(stream(source))
+    seconds = time.perf_counter() - start
+    return {"documents": added, "seconds": round(seconds, 2), "docs_per_s": round(added / seconds),
+            "peak_rss_mb": round(peak_mb(), 1),
+            "database_mb": round((work / "streamed" / ".ndi" / "did-sqlite.sqlite").stat().st_size / 1e6, 1)}, dataset
+
+
+def bench_baseline(source: Path, work: Path, dataset_id: str, count: int) -> dict[str, float]:
+    baseline = Dataset.create(work / "baseline", "baseline", dataset_id=dataset_id)
+    subset = [d for _, d in zip(range(count), stream(source), strict=False)]
+    start = time.perf_counter()
+    for doc in subset:
+        baseline.add_documents(doc)
+    seconds = time.perf_counter() - start
+    baseline.close()
+    return {"documents": len(subset), "docs_per_s": round(len(subset) / seconds)}
+
+
+def bench_queries(dataset: Dataset) -> list[dict[str, object]]:
+    store = dataset.store
+    elements = store.search_ids(Query.isa("element"))
+    element = elements[len(elements) // 2]
+    queries = {
+        "isa tuningcurve_calc (class)": Query.isa("tuningcurve_calc"),
+        "isa app (superclass)": Query.isa("app"),
+        "isa epochid (superclass, 46% of documents)": Query.isa("epochid"),
+        "isa base (every document)": Query.isa("base"),
+        "depends_on element_id=<id>": Query.depends_on("element_id", element),
+        "depends_on *=<id>": Query.depends_on("*", element),
+    }
+    rows = []
+    for label, query in queries.items():
+        hits = len(store.search_ids(query))
+        ids_ms = median_ms(lambda q=query: store.search_ids(q))
+        docs_ms = median_ms(lambda q=query: store.search(q), repeat=3) if hits <= 20_000 else None
+        rows.append({"query": label, "hits": hits, "ids_ms": round(ids_ms, 1),
+                     "documents_ms": None if docs_ms is None else round(docs_ms, 1)})
+    return rows
 
 
 def main() -> None:
@@ -82,72 +146,30 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     dataset_id = new_id()
     source = work / "docs.jsonl"
-    # Generate in a child process so its memory does not count against the add.
     subprocess.run([sys.executable, __file__, "--generate", str(source), str(args.count), dataset_id], check=True)
-    size_mb = source.stat().st_size / 1e6
-    rss_before = peak_rss_mb()
 
-    dataset = Dataset.create(work / "bulk", "bench", dataset_id=dataset_id)
-    documents = TimedStream(source)
-    start = time.perf_counter()
-    added = dataset.add_documents(documents)
-    bulk_s = time.perf_counter() - start
-    add_s = bulk_s - documents.parse_s
-    rss_after = peak_rss_mb()
-
-    # Baseline: one transaction per document on a subset.
-    baseline = Dataset.create(work / "baseline", "baseline", dataset_id=dataset_id)
-    subset = [d for _, d in zip(range(args.baseline_count), stream(source), strict=False)]
-    start = time.perf_counter()
-    for doc in subset:
-        baseline.add_documents(doc)
-    baseline_s = time.perf_counter() - start
-    baseline.close()
-
-    store = dataset.store
-    element = store.search_ids(Query.isa("element"))[len(store.search_ids(Query.isa("element"))) // 2]
-    queries = {
-        "isa tuningcurve_calc (class)": Query.isa("tuningcurve_calc"),
-        "isa epochid (superclass)": Query.isa("epochid"),
-        "isa base (everything)": Query.isa("base"),
-        "depends_on element_id=<id>": Query.depends_on("element_id", element),
-        "depends_on *=<id>": Query.depends_on("*", element),
-    }
-    query_rows = []
-    for label, query in queries.items():
-        hits = len(store.search_ids(query))
-        ids_ms = timed(lambda q=query: store.search_ids(q))
-        docs_ms = timed(lambda q=query: store.search(q), repeat=3) if hits <= 20_000 else None
-        query_rows.append({"query": label, "hits": hits, "ids_ms": round(ids_ms, 2),
-                           "documents_ms": None if docs_ms is None else round(docs_ms, 1)})
+    streamed, dataset = bench_streamed(source, work, dataset_id)
+    queries = bench_queries(dataset)
     dataset.close()
+    in_memory = bench_in_memory(source, work, dataset_id)
+    in_process = bench_in_memory(source, work, dataset_id, parallel=False)
+    baseline = bench_baseline(source, work, dataset_id, args.baseline_count)
 
-    figures = {
-        "documents": added,
-        "jsonl_mb": round(size_mb, 1),
-        "end_to_end_s": round(bulk_s, 2),
-        "end_to_end_docs_per_s": round(added / bulk_s),
-        "input_parse_s": round(documents.parse_s, 2),
-        "add_s": round(add_s, 2),
-        "add_docs_per_s": round(added / add_s),
-        "baseline_docs_per_s": round(len(subset) / baseline_s),
-        "peak_rss_mb_before_add": round(rss_before, 1),
-        "peak_rss_mb_after_add": round(rss_after, 1),
-        "database_mb": round((work / "bulk" / ".ndi" / "did-sqlite.sqlite").stat().st_size / 1e6, 1),
-        "queries": query_rows,
-    }
-    print(f"read and added {added} documents ({size_mb:.0f} MB of JSON lines) in {bulk_s:.2f} s: "
-          f"{added / bulk_s:,.0f} docs/s end to end")
-    print(f"  of which parsing the input JSON: {documents.parse_s:.2f} s; the add itself: {add_s:.2f} s = "
-          f"{added / add_s:,.0f} docs/s")
-    print(f"baseline, one transaction per document ({len(subset)} docs): {len(subset) / baseline_s:,.0f} docs/s")
-    print(f"peak RSS: {rss_before:.0f} MB before the add, {rss_after:.0f} MB after")
-    print(f"database: {figures['database_mb']} MB")
-    for row in query_rows:
-        docs = "" if row["documents_ms"] is None else f", with documents {row['documents_ms']} ms"
-        print(f"  {row['query']:<32} {row['hits']:>7} hits  ids {row['ids_ms']:>7} ms{docs}")
+    size_mb = source.stat().st_size / 1e6
+    print(f"{args.count} documents, {size_mb:.0f} MB as JSON lines")
+    print(f"A. add, documents in memory:      {in_memory['docs_per_s']:>7,} docs/s  ({in_memory['seconds']} s; "
+          f"the add grew memory by {in_memory['add_memory_growth_mb']} MB over {in_memory['input_mb']} MB of input)")
+    print(f"B. parse + add, streamed:         {streamed['docs_per_s']:>7,} docs/s  ({streamed['seconds']} s; "
+          f"peak RSS {streamed['peak_rss_mb']} MB; database {streamed['database_mb']} MB)")
+    print(f"A without the helper process:     {in_process['docs_per_s']:>7,} docs/s  ({in_process['seconds']} s)")
+    print(f"baseline, a transaction per doc:  {baseline['docs_per_s']:>7,} docs/s  ({baseline['documents']} docs)")
+    for row in queries:
+        docs = "" if row["documents_ms"] is None else f"; with documents {row['documents_ms']} ms"
+        print(f"  {row['query']:<44} {row['hits']:>7} hits  ids {row['ids_ms']:>6} ms{docs}")
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+        args.json.write_text(json.dumps({"in_memory": in_memory, "in_memory_no_helper": in_process,
+                                         "streamed": streamed, "baseline": baseline,
+                                         "queries": queries}, indent=2))
 
 
 if __name__ == "__main__":

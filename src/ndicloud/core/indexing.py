@@ -70,19 +70,19 @@ def scalar_value(value: Any) -> SqlValue:
     return None
 
 
-def summary_value(items: list[Any]) -> SqlValue:
+def summary_value(items: list[Any] | tuple[Any, ...]) -> SqlValue:
     """SQL value of an array leaf: the element itself when single, else MATLAB's size summary."""
     n = len(items)
     if n == 0:
         return None
     if n == 1:
         only = items[0]
-        return summary_value(only) if isinstance(only, list) else scalar_value(only)
+        return summary_value(only) if isinstance(only, (list, tuple)) else scalar_value(only)
     if all(_is_number(x) or x is None for x in items) and any(_is_number(x) for x in items):
         return f"[{n}x1] double"
     if all(isinstance(x, bool) for x in items):
         return f"[{n}x1] logical"
-    if all(isinstance(x, list) for x in items):
+    if all(isinstance(x, (list, tuple)) for x in items):
         widths = {len(x) for x in items}
         if len(widths) == 1 and all(_is_number(v) for row in items for v in row):
             width = widths.pop()
@@ -91,7 +91,7 @@ def summary_value(items: list[Any]) -> SqlValue:
     return f"[{n}x1] cell"
 
 
-def _is_struct_array(items: list[Any]) -> bool:
+def _is_struct_array(items: list[Any] | tuple[Any, ...]) -> bool:
     if len(items) < 2 or not all(isinstance(x, dict) for x in items):
         return False
     keys = items[0].keys()
@@ -103,7 +103,7 @@ def _walk(value: Any, block: str, path: str, out: list[IndexRow]) -> None:
     if kind is dict:
         for key, item in value.items():
             _walk(item, block, f"{path}{_SEP}{key}", out)
-    elif kind is list:
+    elif kind is list or kind is tuple:
         if len(value) == 1 and type(value[0]) is dict:
             _walk(value[0], block, path, out)
         elif _is_struct_array(value):

@@ -25,17 +25,19 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from itertools import cycle
 from pathlib import Path
 from typing import IO, Any
 
-from . import jsonio
-from .indexing import IndexRow, index_rows
+import orjson
 
-Prepared = tuple[str, list[IndexRow]]  # (json_code, index rows)
-_IN_FLIGHT = 4  # chunks prepared or in preparation and not yet consumed: bounds memory
-# Every n-th chunk is prepared in this process: inserting a chunk takes about 3/4 of the
-# time its preparation takes, so the helper alone would keep this process waiting.
-_LOCAL_SHARE = 4
+from . import jsonio
+from .indexing import index_rows
+
+# (json_code, field names, blocks, values): index rows as parallel tuples, cheap to send and to map
+Prepared = tuple[str, tuple[str, ...], tuple[str, ...], tuple[Any, ...]]
+_IN_FLIGHT = 3  # chunks per helper handed over and not yet consumed: bounds memory
+_MAX_HELPERS = 1
 _HEADER = 8
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 _BOOT = (
@@ -45,8 +47,9 @@ _BOOT = (
 
 
 def prepare(properties: dict[str, Any]) -> Prepared:
-    """The ``json_code`` text and the ``(field_name, class, value)`` rows of one document."""
-    return jsonio.dumps(properties), index_rows(properties)
+    """The ``json_code`` text and the index rows (names, classes, values) of one document."""
+    names, blocks, values = zip(*index_rows(properties), strict=True)  # never empty: six meta rows
+    return jsonio.dumps(properties), names, blocks, values
 
 
 def prepare_chunk(chunk: list[dict[str, Any]]) -> list[Prepared]:
@@ -60,8 +63,8 @@ def _write_frame(stream: IO[bytes], obj: Any) -> None:
     stream.flush()
 
 
-# Documents go to the helper with marshal (faster to load for plain JSON values); prepared
-# chunks come back pickled (pickle shares the repeated field-name strings, marshal copies them).
+# Documents go to the helper as orjson/marshal frames (see encode_chunk); prepared chunks
+# come back pickled (pickle shares the repeated field-name strings, marshal copies them).
 def _read_frame(stream: IO[bytes], loads: Callable[[bytes], Any] = pickle.loads) -> Any:
     header = stream.read(_HEADER)
     if len(header) < _HEADER:
@@ -73,12 +76,29 @@ def _read_frame(stream: IO[bytes], loads: Callable[[bytes], Any] = pickle.loads)
     return loads(payload)
 
 
+def encode_chunk(chunk: list[dict[str, Any]]) -> bytes:
+    """A chunk of documents for the helper: orjson bytes per document (fast to load there),
+    the document itself, marshalled, where orjson would lose a value (NaN/Infinity become null)."""
+    items: list[Any] = []
+    for properties in chunk:
+        try:
+            text = orjson.dumps(properties)
+        except TypeError:  # not plain JSON data (big integers, odd keys): marshal decides
+            text = None
+        items.append(text if text is not None and b"null" not in text else properties)
+    return marshal.dumps(items)
+
+
+def decode_chunk(frame: bytes) -> list[dict[str, Any]]:
+    return [orjson.loads(item) if type(item) is bytes else item for item in marshal.loads(frame)]
+
+
 def serve() -> None:
     """The helper's loop: read chunks of document properties, write prepared chunks."""
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
-            chunk = _read_frame(source, marshal.loads)
+            chunk = _read_frame(source, decode_chunk)
         except EOFError:
             return
         try:
@@ -125,7 +145,7 @@ class _Helper:
         if not self.alive:
             return False
         try:
-            self.outbox.put(marshal.dumps(chunk))
+            self.outbox.put(encode_chunk(chunk))
         except ValueError:  # a value marshal cannot carry (not plain JSON data): prepare it here
             return False
         return True
@@ -160,14 +180,21 @@ class _Helper:
             self.process.stdout.close()
 
 
-def _start_helper() -> _Helper | None:
+def _start_helpers() -> list[_Helper]:
+    """One helper per core, at most ``_MAX_HELPERS``; none on a single core.
+
+    Two helpers on two cores oversubscribe them slightly, but the main process
+    spends much of its time inside SQLite waiting on I/O and page cache, and
+    preparing a chunk costs more than inserting it.
+    """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if cores < 2:
-        return None
-    try:
-        return _Helper()
-    except OSError:
-        return None
+    helpers: list[_Helper] = []
+    for _ in range(min(cores, _MAX_HELPERS) if cores > 1 else 0):
+        try:
+            helpers.append(_Helper())
+        except OSError:
+            break
+    return helpers
 
 
 def prepared_chunks(
@@ -183,40 +210,41 @@ def prepared_chunks(
     if first is None:
         return
     second = next(iterator, None)
-    helper = _start_helper() if parallel and second is not None else None
-    if helper is None:
+    helpers = _start_helpers() if parallel and second is not None else []
+    if not helpers:
         rest = iterator if second is None else _prepend(second, iterator)
         for chunk in _prepend(first, rest):
             yield chunk, prepare_chunk([d.properties for d in chunk])
         return
     finished = False
     try:
-        pending: deque[tuple[list[Any], list[Prepared] | None, bool]] = deque()
+        # Chunk k goes to helper k % len(helpers); each helper answers in order, so
+        # reading the helpers in the same rotation gives the chunks back in input order.
+        pending: deque[tuple[list[Any], _Helper, bool]] = deque()
+        rotation = cycle(helpers)
 
-        def submit(chunk: list[Any], count: int) -> None:
-            if count % _LOCAL_SHARE == 0:  # this process takes its share while the helper works
-                pending.append((chunk, prepare_chunk([d.properties for d in chunk]), False))
-            else:
-                pending.append((chunk, None, helper.submit([d.properties for d in chunk])))
+        def submit(chunk: list[Any]) -> None:
+            helper = next(rotation)
+            pending.append((chunk, helper, helper.submit([d.properties for d in chunk])))
 
         def take() -> tuple[list[Any], list[Prepared]]:
-            chunk, prepared, sent = pending.popleft()
-            if prepared is None:
-                prepared = helper.result() if sent else None
+            chunk, helper, sent = pending.popleft()
+            prepared = helper.result() if sent else None
             return chunk, prepared if prepared is not None else prepare_chunk([d.properties for d in chunk])
 
-        submit(second, 1)
-        # The main process prepares the first chunk itself while the helper starts up.
+        submit(second)
+        # The main process prepares the first chunk itself while the helpers start up.
         yield first, prepare_chunk([d.properties for d in first])
-        for count, chunk in enumerate(iterator, start=2):
-            submit(chunk, count)
-            if len(pending) >= _IN_FLIGHT:
+        for chunk in iterator:
+            submit(chunk)
+            if len(pending) >= _IN_FLIGHT * len(helpers):
                 yield take()
         while pending:
             yield take()
         finished = True
     finally:
-        helper.close(abort=not finished)
+        for helper in helpers:
+            helper.close(abort=not finished)
 
 
 def _prepend(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
