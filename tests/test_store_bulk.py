@@ -155,3 +155,31 @@ def test_removal_builds_its_index_and_purges_rows(tmp_path: Path):
     orphans = conn.execute("SELECT count(*) FROM doc_data WHERE doc_idx NOT IN (SELECT doc_idx FROM docs)")
     assert orphans.fetchone()[0] == 0
     assert dataset.count() == 51 - len(removed)
+
+
+def test_helper_transport_keeps_every_value_exact():
+    tricky = [
+        {"a": {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf")}},
+        {"a": {"none": None, "text": "null", "big": 2**80, "float": 4.0}},
+        {"a": {"plain": [1, 2.5, "x"], "nested": {"k": [[1, 2], [3, 4]]}}},
+    ]
+    decoded = prepare_module.decode_chunk(prepare_module.encode_chunk(tricky))
+    assert decoded[0]["a"]["inf"] == float("inf") and decoded[0]["a"]["ninf"] == float("-inf")
+    assert decoded[0]["a"]["nan"] != decoded[0]["a"]["nan"]  # still NaN, not None
+    assert decoded[1] == tricky[1] and type(decoded[1]["a"]["float"]) is float
+    assert decoded[2] == tricky[2]
+
+
+def test_tuples_are_indexed_like_arrays(tmp_path: Path):
+    as_tuple = Document.new("demo", properties={"demo": {"v": (1.0, 2.0, 3.0), "one": ("x",)}})
+    as_list = Document.new("demo", properties={"demo": {"v": [1.0, 2.0, 3.0], "one": ["x"]}})
+    store = DidSqliteStore.create(tmp_path / "did-sqlite.sqlite")
+    store.add([as_tuple, as_list])
+    rows = store.connection.execute(
+        "SELECT d.doc_id, v.value FROM doc_data v JOIN docs d ON d.doc_idx = v.doc_idx "
+        "JOIN fields f ON f.field_idx = v.field_idx WHERE f.field_name IN ('demo.v', 'demo.one') ORDER BY f.field_name"
+    ).fetchall()
+    values = {doc_id: [] for doc_id, _ in rows}
+    for doc_id, value in rows:
+        values[doc_id].append(value)
+    assert values[as_tuple.id] == values[as_list.id] == ["x", "[3x1] double"]
