@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -176,3 +177,24 @@ def test_demo_round_trip(tmp_path: Path, capsys):
     code, out, err = run(capsys, "demo", "--dir", str(tmp_path / "demo"), "--sessions", "2", "--documents", "30")
     assert code == 0, err
     assert "round trip OK" in out
+
+
+def test_find_json_keeps_nan_as_sentinel(tmp_path: Path, capsys):
+    ds = Dataset.create(tmp_path / "ds", "nan")
+    doc = Document.new("demoNDI", properties={"demoNDI": {"value": float("nan")}})
+    ds.add_documents(doc)
+    ds.close()
+    code, out, _ = run(capsys, "local", "find", str(tmp_path / "ds"), "--isa", "demoNDI", "--json")
+    assert code == 0
+    found = json.loads(out)["documents"][0]
+    assert found["demoNDI"]["value"] == "__NDI__NaN__"
+    value = Document.from_json(json.dumps(found)).properties["demoNDI"]["value"]
+    assert isinstance(value, float) and math.isnan(value)  # NDI readers turn the sentinel back into NaN
+
+
+def test_info_on_the_read_only_shared_fixture(capsys):
+    from conftest import MATLAB_DATASET
+
+    code, out, err = run(capsys, "local", "info", str(MATLAB_DATASET), "--json")
+    assert code == 0, err
+    assert json.loads(out)["documents"]["total"] == 8

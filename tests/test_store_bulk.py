@@ -183,3 +183,25 @@ def test_tuples_are_indexed_like_arrays(tmp_path: Path):
     for doc_id, value in rows:
         values[doc_id].append(value)
     assert values[as_tuple.id] == values[as_list.id] == ["x", "[3x1] double"]
+
+
+def test_dataset_search_covers_linked_sessions(tmp_path: Path):
+    session_folder = tmp_path / "linked-session"
+    linked = Dataset.create(session_folder, "exp_linked")
+    probe = Document.new("element", session_id=linked.id, properties={"element": {"name": "p1"}})
+    linked.add_documents(probe)
+    stray = Document.new("element", session_id=new_id(), properties={"element": {"name": "other"}})
+    linked.store.add(stray)  # another session's document in the same file: not part of this session
+    linked.close()
+
+    dataset = Dataset.create(tmp_path / "ds", "with_link")
+    member = Document.new("session_in_a_dataset", session_id=dataset.id, properties={"session_in_a_dataset": {
+        "session_id": linked.id, "session_reference": "exp_linked", "is_linked": 1,
+        "session_creator": "ndi.session.dir", "session_creator_input1": "exp_linked",
+        "session_creator_input2": str(session_folder), "session_creator_input3": linked.id,
+        "session_creator_input4": "", "session_creator_input5": "", "session_creator_input6": ""}})
+    own = Document.new("element", properties={"element": {"name": "own"}})
+    dataset.add_documents([member, own])
+    names = sorted(d.properties["element"]["name"] for d in dataset.search(Query.isa("element")))
+    assert names == ["own", "p1"]
+    assert dataset.member_sessions()[0].is_linked

@@ -15,8 +15,11 @@ error_console = Console(stderr=True)
 
 
 def _json_safe(value: Any) -> Any:
+    """Non-finite numbers as NDI Cloud's sentinel strings, which NDI readers turn back into numbers."""
     if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        if math.isnan(value):
+            return "__NDI__NaN__"
+        return "__NDI__Infinity__" if value > 0 else "__NDI__-Infinity__"
     if isinstance(value, dict):
         return {k: _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -25,7 +28,7 @@ def _json_safe(value: Any) -> Any:
 
 
 def print_json(value: Any) -> None:
-    """Strict JSON on stdout (non-finite numbers made representable)."""
+    """Strict JSON on stdout (non-finite numbers as sentinel strings)."""
     sys.stdout.write(json.dumps(_json_safe(value), indent=2, ensure_ascii=False) + "\n")
 
 
