@@ -32,16 +32,8 @@ from ndicloud.core.query import Query
 from ndicloud.core.store import DidSqliteStore
 
 from conftest import MATLAB_DATASET
+from fixture_facts import D3, FILE_NAME, INGESTED_SESSION_ID, UIDS
 
-D3 = "412694f69ab19eb0_40dcc7544b5b9e1c"
-UIDS = [
-    "412694f69ab27668_c0ce4d32f2417873",
-    "412694f69ab27c4f_40c830d3b8dd287a",
-    "412694f69ab284c1_c0a94880f24640be",
-    "412694f69ab28a24_c0d152faa2aba8b3",
-    "412694f69ab28f2c_c0d638458be17389",
-]
-FILE_NAME = "filename1.ext"
 GOOD_CLASS = {
     "definition": "$NDIDOCUMENTPATH/x.json", "validation": "$NDISCHEMAPATH/x.json", "class_name": "x",
     "property_list_name": "x", "class_version": 1, "superclasses": {"definition": "$NDIDOCUMENTPATH/base.json"},
@@ -70,7 +62,7 @@ def counts(path: Path) -> dict[str, int]:
 
 
 def raw_doc(**base: Any) -> dict[str, Any]:
-    values = {"session_id": "412694f69aafaba3_40dbbdf6582271b2", "id": ids.new_id(), "name": "",
+    values = {"session_id": INGESTED_SESSION_ID, "id": ids.new_id(), "name": "",
               "datestamp": "2025-12-12T12:15:04.583Z"}
     values.update(base)
     return {"base": values, "document_class": dict(GOOD_CLASS), "x": {"v": 1}}

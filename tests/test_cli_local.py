@@ -13,8 +13,7 @@ from ndicloud.cli.main import group_where_tokens, main
 from ndicloud.core import Dataset, Document
 
 from conftest import MATLAB_DOCUMENTS
-
-DATASET_ID = "412694f69ab1e1cf_c0db1c5ba8cf6bc8"
+from fixture_facts import DATASET_ID, FILE_NAME, INGESTED_SESSION_ID, UIDS
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -35,11 +34,11 @@ def test_info_json_reports_documents_and_files(matlab_dataset: Path, capsys):
     assert info["reference"] == "ds_demo"
     assert info["documents"] == {"total": 8, "by_class": {"dataset_session_info": 1, "demoNDI": 5, "session": 2}}
     assert info["files"] == {"present": 5, "missing": 0}
-    assert info["sessions"][0]["session_id"] == "412694f69aafaba3_40dbbdf6582271b2"
+    assert info["sessions"][0]["session_id"] == INGESTED_SESSION_ID
 
 
 def test_info_counts_missing_files(matlab_dataset: Path, capsys):
-    (matlab_dataset / ".ndi" / "files" / "412694f69ab27668_c0ce4d32f2417873").unlink()
+    (matlab_dataset / ".ndi" / "files" / UIDS[0]).unlink()
     code, out, _ = run(capsys, "local", "info", str(matlab_dataset), "--json")
     assert code == 0
     assert json.loads(out)["files"] == {"present": 4, "missing": 1}
@@ -103,20 +102,20 @@ def test_group_where_tokens_leaves_other_arguments():
 
 
 def test_add_documents_with_file(matlab_dataset: Path, tmp_path: Path, capsys):
-    doc = Document.new("demoNDI", properties={"demoNDI": {"value": 6}}, name="doc_6", file_list=["filename1.ext"])
-    doc.add_file("filename1.ext", "/nonexistent/original/path.bin")
+    doc = Document.new("demoNDI", properties={"demoNDI": {"value": 6}}, name="doc_6", file_list=[FILE_NAME])
+    doc.add_file(FILE_NAME, "/nonexistent/original/path.bin")
     doc_path = tmp_path / "doc6.json"
     doc_path.write_text(doc.to_json())
     payload = tmp_path / "payload.bin"
     payload.write_bytes(b"doc_6")
     code, out, err = run(capsys, "local", "add", str(matlab_dataset), str(doc_path),
-                         "--file", f"filename1.ext={payload}", "--json")
+                         "--file", f"{FILE_NAME}={payload}", "--json")
     assert code == 0, err
     assert json.loads(out)["added"] == 1
     with Dataset.open(matlab_dataset) as ds:
         added = ds.get(doc.id)
         assert added.session_id == DATASET_ID  # the empty session id is claimed by the dataset
-        with ds.open_binary(doc.id, "filename1.ext") as handle:
+        with ds.open_binary(doc.id, FILE_NAME) as handle:
             assert handle.read() == b"doc_6"
     assert payload.exists()  # bytes supplied with --file are copied, never deleted
 
@@ -134,8 +133,8 @@ def test_add_is_all_or_nothing(matlab_dataset: Path, tmp_path: Path, capsys):
 
 
 def test_add_refuses_missing_binary(matlab_dataset: Path, tmp_path: Path, capsys):
-    doc = Document.new("demoNDI", properties={"demoNDI": {"value": 8}}, file_list=["filename1.ext"])
-    doc.add_file("filename1.ext", str(tmp_path / "gone.bin"))
+    doc = Document.new("demoNDI", properties={"demoNDI": {"value": 8}}, file_list=[FILE_NAME])
+    doc.add_file(FILE_NAME, str(tmp_path / "gone.bin"))
     (tmp_path / "d.json").write_text(doc.to_json())
     code, _, err = run(capsys, "local", "add", str(matlab_dataset), str(tmp_path / "d.json"))
     assert code == 1

@@ -20,6 +20,7 @@ from ndicloud.core.canonical import canonical_bytes, canonical_hash
 from ndicloud.core.document import Document
 
 from conftest import CLOUD_ENTRY, MATLAB_DATASET, MATLAB_DOCUMENTS, same_values
+from fixture_facts import D1, D3, FILE_NAME, INGESTED_SESSION_ID, UID_OF_DOC
 
 MOCK_NAMES = [
     "example_simple_mock.1.json",
@@ -31,10 +32,6 @@ MOCK_NAMES = [
 ]
 NAN_COUNTS = {"stimulus_tuningcurve_mock.1.json": 48, "stimulus_tuningcurve_mock.2.json": 40,
               "stimulus_tuningcurve_mock.3.json": 72, "stimulus_tuningcurve_mock.4.json": 96}
-D1 = "412694f69ab1ee31_40dbbe31dde03ada"
-D3 = "412694f69ab19eb0_40dcc7544b5b9e1c"
-ID = "412694f69ab19eb0_40dcc7544b5b9e1c"
-SID = "412694f69aafaba3_40dbbdf6582271b2"
 
 
 def _fixture_db_texts() -> dict[str, str]:
@@ -114,7 +111,7 @@ def test_from_file_matches_from_json() -> None:
 
 def test_cloud_sentinels_become_literals() -> None:
     payload = {
-        "base": {"id": ID, "session_id": SID, "name": "", "datestamp": "2025-09-04T16:21:36.470Z"},
+        "base": {"id": D3, "session_id": INGESTED_SESSION_ID, "name": "", "datestamp": "2025-09-04T16:21:36.470Z"},
         "document_class": {"class_name": "x", "property_list_name": "x", "class_version": 1,
                            "definition": "$NDIDOCUMENTPATH/x.json", "validation": "$NDISCHEMAPATH/x.json",
                            "superclasses": {"definition": "$NDIDOCUMENTPATH/base.json"}},
@@ -276,10 +273,10 @@ def test_bare_object_and_one_element_array_documents_hash_alike() -> None:
     assert arrays.hash() == bare.hash()
     assert arrays == bare
     assert arrays.superclass_definitions == bare.superclass_definitions == ["$NDIDOCUMENTPATH/base.json"]
-    assert arrays.file_uids == bare.file_uids == ["412694f69ab27668_c0ce4d32f2417873"]
+    assert arrays.file_uids == bare.file_uids == [UID_OF_DOC[D3]]
     # an array of one string is not the string
     values2 = json.loads(text)
-    values2["files"]["file_list"] = "filename1.ext"
+    values2["files"]["file_list"] = FILE_NAME
     assert Document(values2).hash() != bare.hash()
 
 
@@ -334,7 +331,8 @@ def test_content_profile_with_several_locations() -> None:
 # ---------------------------------------------------------------------------------------------
 
 LAYOUT_DOC = {
-    "base": {"datestamp": "2025-01-02T03:04:05.678Z", "id": ID, "name": "naïve/name ✓", "session_id": SID},
+    "base": {"datestamp": "2025-01-02T03:04:05.678Z", "id": D3, "name": "naïve/name ✓",
+             "session_id": INGESTED_SESSION_ID},
     "depends_on": [{"name": "a_id", "value": D1}, {"name": "b_id", "value": ""}],
     "document_class": {
         "class_name": "layout",
@@ -431,7 +429,7 @@ def test_to_json_single_element_struct_arrays() -> None:
     values["depends_on"] = [{"name": "a_id", "value": D1}]
     values["document_class"]["superclasses"] = [{"definition": "$NDIDOCUMENTPATH/base.json"}]
     values["files"] = {"file_list": ["only.bin"], "file_info": [{"name": "only.bin", "locations": [
-        {"delete_original": 0, "uid": ID, "location": "https://example.org/x", "parameters": "",
+        {"delete_original": 0, "uid": D3, "location": "https://example.org/x", "parameters": "",
          "location_type": "url", "ingest": 0}]}]}
     doc = Document(values)
     written = doc.to_json()
@@ -441,7 +439,7 @@ def test_to_json_single_element_struct_arrays() -> None:
     again = Document.from_json(written)
     assert again.hash() == doc.hash()
     assert again.dependencies == [{"name": "a_id", "value": D1}]
-    assert again.file_uids == [ID]
+    assert again.file_uids == [D3]
     assert again.locations("only.bin")[0]["location_type"] == "url"
 
 
@@ -467,7 +465,7 @@ def test_booleans_accepted_for_ingest_flags() -> None:
     values["files"]["file_info"]["locations"]["ingest"] = True
     values["files"]["file_info"]["locations"]["delete_original"] = False
     doc = Document(values)
-    (loc,) = doc.locations("filename1.ext")
+    (loc,) = doc.locations(FILE_NAME)
     assert bool(loc["ingest"]) is True and bool(loc["delete_original"]) is False
 
 

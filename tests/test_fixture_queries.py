@@ -35,26 +35,22 @@ from ndicloud.core.query import Query
 from ndicloud.core.store import DidSqliteStore
 
 from conftest import MATLAB_DATASET
-
-DATASET_ID = "412694f69ab1e1cf_c0db1c5ba8cf6bc8"
-INGESTED = "412694f69aafaba3_40dbbdf6582271b2"
-D1 = "412694f69ab1ee31_40dbbe31dde03ada"
-D2 = "412694f69ab01f2b_c0bb8d41c21210cf"
-D3 = "412694f69ab19eb0_40dcc7544b5b9e1c"
-D4 = "412694f69ab1adc8_40cac452ba627cb4"
-D5 = "412694f69ab1ba5f_40b5cd572384dc0e"
-D6 = "412694f69ab1c608_c0d66ab720c6f1e8"
-D7 = "412694f69ab1d1f7_40bdac4047081e90"
-D8 = "412694f69ab2e765_c0ceb2ccd3ec124e"
-ALL = [D1, D2, D3, D4, D5, D6, D7, D8]
-DEMO = [D3, D4, D5, D6, D7]
-UIDS = {
-    D3: "412694f69ab27668_c0ce4d32f2417873",
-    D4: "412694f69ab27c4f_40c830d3b8dd287a",
-    D5: "412694f69ab284c1_c0a94880f24640be",
-    D6: "412694f69ab28a24_c0d152faa2aba8b3",
-    D7: "412694f69ab28f2c_c0d638458be17389",
-}
+from fixture_facts import (
+    D1,
+    D2,
+    D3,
+    D4,
+    D5,
+    D6,
+    D7,
+    D8,
+    DATASET_ID,
+    DEMO_IDS,
+    DOC_IDS,
+    FILE_NAME,
+    INGESTED_SESSION_ID,
+    UID_OF_DOC,
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,19 +102,19 @@ def test_fixture_opens_with_identity(fixture_copy: Path) -> None:
 def test_fixture_documents_and_classes(fixture_copy: Path) -> None:
     expected = {
         D1: ("session", "", DATASET_ID),
-        D2: ("session", "", INGESTED),
-        D3: ("demoNDI", "doc_1", INGESTED),
-        D4: ("demoNDI", "doc_2", INGESTED),
-        D5: ("demoNDI", "doc_3", INGESTED),
-        D6: ("demoNDI", "doc_4", INGESTED),
-        D7: ("demoNDI", "doc_5", INGESTED),
+        D2: ("session", "", INGESTED_SESSION_ID),
+        D3: ("demoNDI", "doc_1", INGESTED_SESSION_ID),
+        D4: ("demoNDI", "doc_2", INGESTED_SESSION_ID),
+        D5: ("demoNDI", "doc_3", INGESTED_SESSION_ID),
+        D6: ("demoNDI", "doc_4", INGESTED_SESSION_ID),
+        D7: ("demoNDI", "doc_5", INGESTED_SESSION_ID),
         D8: ("dataset_session_info", "", DATASET_ID),
     }
     with Dataset.open(fixture_copy) as ds:
         for doc_id, (cls, name, session) in expected.items():
             doc = ds.get(doc_id)
             assert (doc.class_name, doc.name, doc.session_id) == (cls, name, session)
-        for k, doc_id in enumerate(DEMO, start=1):
+        for k, doc_id in enumerate(DEMO_IDS, start=1):
             assert ds.get(doc_id).properties["demoNDI"]["value"] == k
         assert ds.get(D2).properties["session"]["reference"] == "exp_demo"
 
@@ -126,22 +122,22 @@ def test_fixture_documents_and_classes(fixture_copy: Path) -> None:
 def test_fixture_member_session(fixture_copy: Path) -> None:
     with Dataset.open(fixture_copy) as ds:
         (info,) = ds.member_sessions()
-        assert info.session_id == INGESTED
+        assert info.session_id == INGESTED_SESSION_ID
         assert info.reference == "exp_demo"
         assert not info.is_linked
         assert info.creator == "ndi.session.dir"
-        assert list(info.creator_inputs)[:3] == ["exp_demo", "", INGESTED]
+        assert list(info.creator_inputs)[:3] == ["exp_demo", "", INGESTED_SESSION_ID]
 
 
 def test_fixture_files_by_uid(fixture_copy: Path) -> None:
     with Dataset.open(fixture_copy) as ds:
         found = {b.uid: b for b in ds.binaries()}
-        assert sorted(found) == sorted(UIDS.values())
-        for k, doc_id in enumerate(DEMO, start=1):
-            entry = found[UIDS[doc_id]]
-            assert entry.doc_id == doc_id and entry.name == "filename1.ext" and entry.present
+        assert sorted(found) == sorted(UID_OF_DOC.values())
+        for k, doc_id in enumerate(DEMO_IDS, start=1):
+            entry = found[UID_OF_DOC[doc_id]]
+            assert entry.doc_id == doc_id and entry.name == FILE_NAME and entry.present
             assert entry.path.read_bytes() == f"doc_{k}".encode()
-            with ds.open_binary(ds.get(doc_id), "filename1.ext") as fh:
+            with ds.open_binary(ds.get(doc_id), FILE_NAME) as fh:
                 assert fh.read() == f"doc_{k}".encode()
 
 
@@ -150,19 +146,19 @@ def test_fixture_files_by_uid(fixture_copy: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 ITEM_13 = [
-    ("isa base", Query.isa("base"), ALL),
+    ("isa base", Query.isa("base"), DOC_IDS),
     ("isa session", Query.isa("session"), [D1, D2]),
-    ("isa demoNDI", Query.isa("demoNDI"), DEMO),
+    ("isa demoNDI", Query.isa("demoNDI"), DEMO_IDS),
     ("isa sess", Query.isa("sess"), []),
     ("value > 2", Query("demoNDI.value", "greaterthan", 2), [D5, D6, D7]),
     ("value == 3", Query("demoNDI.value", "exact_number", 3), [D5]),
     ("value exact_string '3'", Query("demoNDI.value", "exact_string", "3"), []),
     ("name exact_string ''", Query("base.name", "exact_string", ""), []),
     ("name regexp", Query("base.name", "regexp", "^doc_[135]$"), [D3, D5, D7]),
-    ("name contains DOC", Query("base.name", "contains_string", "DOC"), DEMO),
-    ("hasfield demoNDI.value", Query("demoNDI.value", "hasfield"), DEMO),
+    ("name contains DOC", Query("base.name", "contains_string", "DOC"), DEMO_IDS),
+    ("hasfield demoNDI.value", Query("demoNDI.value", "hasfield"), DEMO_IDS),
     ("hasfield files", Query("files", "hasfield"), []),
-    ("session_id exact", Query("base.session_id", "exact_string", INGESTED), [D2, D3, D4, D5, D6, D7]),
+    ("session_id exact", Query("base.session_id", "exact_string", INGESTED_SESSION_ID), [D2, D3, D4, D5, D6, D7]),
     ("is_linked == 0", Query("dataset_session_info.is_linked", "exact_number", 0), [D8]),
 ]
 
@@ -182,17 +178,17 @@ EDGE_FIXTURE = [
     ("2 exact_string never numbers", Query("demoNDI.value", "exact_string", "3"), []),
     ("2 exact_string never numbers 3.0", Query("demoNDI.value", "exact_string", "3.0"), []),
     ("2 exact_number never text", Query("session.reference", "exact_number", 0), []),
-    ("3 text above numbers gt", Query("base.name", "greaterthan", 0), DEMO),
-    ("3 text above numbers gte", Query("base.name", "greaterthaneq", 1e300), DEMO),
+    ("3 text above numbers gt", Query("base.name", "greaterthan", 0), DEMO_IDS),
+    ("3 text above numbers gte", Query("base.name", "greaterthaneq", 1e300), DEMO_IDS),
     ("3 text above numbers lt", Query("base.name", "lessthan", 1e300), []),
     ("3 text above numbers lte", Query("base.name", "lessthaneq", 0), []),
-    ("4 case-insensitive", Query("base.name", "contains_string", "DOC"), DEMO),
+    ("4 case-insensitive", Query("base.name", "contains_string", "DOC"), DEMO_IDS),
     ("4 star wildcard", Query("base.name", "contains_string", "d*_3"), [D5]),
     ("4 percent wildcard", Query("base.name", "contains_string", "c%4"), [D6]),
     ("4 underscore literal", Query("base.name", "contains_string", "o_"), []),
     ("4 underscore present", Query("base.name", "contains_string", "c_2"), [D4]),
     ("4 number text form", Query("demoNDI.value", "contains_string", "1.0"), [D3]),
-    ("4 number text form .0", Query("demoNDI.value", "contains_string", ".0"), DEMO),
+    ("4 number text form .0", Query("demoNDI.value", "contains_string", ".0"), DEMO_IDS),
     ("5 isa exact", Query.isa("sess"), []),
     ("5 isa exact demo", Query.isa("demo"), []),
     ("5 isa partial superclass", Query.isa("ase"), []),
@@ -200,8 +196,8 @@ EDGE_FIXTURE = [
     ("6 no dependencies", Query.depends_on("*", "%"), []),
     ("6 no dependencies negated", Query("", "~depends_on", "*", "%"), []),
     ("7 uncollapsed name", Query("dataset_session_info.dataset_session_info.session_id", "exact_string",
-                                 INGESTED), []),
-    ("7 collapsed name", Query("dataset_session_info.session_id", "exact_string", INGESTED), [D8]),
+                                 INGESTED_SESSION_ID), []),
+    ("7 collapsed name", Query("dataset_session_info.session_id", "exact_string", INGESTED_SESSION_ID), [D8]),
     ("8 files", Query("files", "hasfield"), []),
     ("8 depends_on", Query("depends_on", "hasfield"), []),
     ("8 document_class", Query("document_class", "hasfield"), []),
@@ -240,7 +236,7 @@ def test_edge_13_comparison_with_empty_parameter_raises(fixture_copy: Path, oper
 # ---------------------------------------------------------------------------------------------
 
 DERIVED = [
-    ("all", Query.all(), ALL),
+    ("all", Query.all(), DOC_IDS),
     ("isa via constructor", Query("", "isa", "session"), [D1, D2]),
     ("isa dataset_session_info", Query.isa("dataset_session_info"), [D8]),
     ("lessthan 3", Query("demoNDI.value", "lessthan", 3), [D3, D4]),
@@ -251,7 +247,7 @@ DERIVED = [
     ("not greaterthan 2", Query("demoNDI.value", "~greaterthan", 2), [D3, D4]),
     ("not exact_number 3", Query("demoNDI.value", "~exact_number", 3), [D3, D4, D6, D7]),
     ("not contains 3", Query("base.name", "~contains_string", "3"), [D3, D4, D6, D7]),
-    ("not exact_string session", Query("base.session_id", "~exact_string", INGESTED), [D1, D8]),
+    ("not exact_string session", Query("base.session_id", "~exact_string", INGESTED_SESSION_ID), [D1, D8]),
     ("not is_linked 1", Query("dataset_session_info.is_linked", "~exact_number", 1), [D8]),
     ("exact_string_anycase name", Query("base.name", "exact_string_anycase", "DoC_3"), [D5]),
     ("exact_string_anycase ref", Query("session.reference", "exact_string_anycase", "DS_DEMO"), [D1]),
@@ -260,25 +256,25 @@ DERIVED = [
     ("dataset session id", Query("base.session_id", "exact_string", DATASET_ID), [D1, D8]),
     ("regexp unanchored", Query("base.name", "regexp", "_[24]"), [D4, D6]),
     ("regexp on id prefix", Query("base.id", "regexp", "^412694f69ab1"), [D1, D3, D4, D5, D6, D7]),
-    ("regexp no NULL", Query("base.name", "regexp", ".*"), DEMO),
+    ("regexp no NULL", Query("base.name", "regexp", ".*"), DEMO_IDS),
     ("contains datestamp", Query("base.datestamp", "contains_string", "12:15:04"), [D1, D3, D4, D5, D6, D7]),
-    ("meta.class literal field", Query("meta.class", "exact_string", "demoNDI"), DEMO),
-    ("meta.superclass", Query("meta.superclass", "exact_string", "base"), ALL),
-    ("hasfield prefix", Query("base", "hasfield"), ALL),
+    ("meta.class literal field", Query("meta.class", "exact_string", "demoNDI"), DEMO_IDS),
+    ("meta.superclass", Query("meta.superclass", "exact_string", "base"), DOC_IDS),
+    ("hasfield prefix", Query("base", "hasfield"), DOC_IDS),
     ("hasfield block", Query("dataset_session_info", "hasfield"), [D8]),
     ("hasfield partial name", Query("demo", "hasfield"), []),
     ("hasfield NULL value", Query("dataset_session_info.session_creator_input2", "hasfield"), [D8]),
-    ("hasfield base.name with NULLs", Query("base.name", "hasfield"), ALL),
+    ("hasfield base.name with NULLs", Query("base.name", "hasfield"), DOC_IDS),
     ("exact_string creator", Query("dataset_session_info.session_creator", "exact_string", "ndi.session.dir"),
      [D8]),
-    ("hasmember superclass", Query("meta.superclass", "hasmember", "base"), ALL),
+    ("hasmember superclass", Query("meta.superclass", "hasmember", "base"), DOC_IDS),
     ("hasmember no match", Query("session.reference", "hasmember", "ds"), []),
     ("unknown field", Query("nonexistent.field", "exact_string", "x"), []),
     ("unknown field negated", Query("nonexistent.field", "~exact_string", "x"), []),
     ("AND", Query.isa("demoNDI") & Query("demoNDI.value", "greaterthan", 2), [D5, D6, D7]),
     ("AND disjoint", Query("base.name", "exact_string", "doc_1") & Query("base.name", "exact_string", "doc_2"),
      []),
-    ("AND three", Query.isa("base") & Query("base.session_id", "exact_string", INGESTED)
+    ("AND three", Query.isa("base") & Query("base.session_id", "exact_string", INGESTED_SESSION_ID)
      & Query("demoNDI.value", "lessthaneq", 2), [D3, D4]),
     ("OR", Query("base.name", "exact_string", "doc_1") | Query("base.name", "exact_string", "doc_5"), [D3, D7]),
     ("OR classes", Query.isa("session") | Query.isa("dataset_session_info"), [D1, D2, D8]),
@@ -300,8 +296,8 @@ def test_derived_query(fixture_copy: Path, label: str, query: Query, expected: l
 
 def test_search_ids_in_doc_idx_order(fixture_copy: Path) -> None:
     with DidSqliteStore.open(db(fixture_copy)) as store:
-        assert store.search_ids(Query.all()) == ALL
-        assert store.search_ids(Query("demoNDI.value", "lessthan", 10)) == DEMO
+        assert store.search_ids(Query.all()) == DOC_IDS
+        assert store.search_ids(Query("demoNDI.value", "lessthan", 10)) == DEMO_IDS
         assert store.search_ids(Query.isa("session") | Query.isa("dataset_session_info")) == [D1, D2, D8]
 
 
@@ -507,8 +503,8 @@ def test_query_on_added_documents(extended: tuple[Path, dict[str, str]], label: 
 
 def test_added_documents_do_not_change_fixture_answers(extended: tuple[Path, dict[str, str]]) -> None:
     path, added = extended
-    assert run(path, Query.isa("base")) == sorted([*ALL, *added.values()])
-    assert run(path, Query.isa("demoNDI")) == sorted(DEMO)
+    assert run(path, Query.isa("base")) == sorted([*DOC_IDS, *added.values()])
+    assert run(path, Query.isa("demoNDI")) == sorted(DEMO_IDS)
     assert run(path, Query("demoNDI.value", "greaterthan", 2)) == sorted([D5, D6, D7])
 
 

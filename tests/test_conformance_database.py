@@ -1,152 +1,70 @@
-"""Conformance checklist of the local-format specification (§8, items 1-24).
+"""Conformance checklist of the local-format specification (§8), part 2 of 3: the DID-SQLite database.
 
-Every expected value here is taken from the specification text
-(/work/shared/spec/local-format.md) or read from the MATLAB-written fixture files,
-never from the output of the implementation under test.
+Items 8-11 (schema, pragmas, timestamps, indexing of values and field names), 13-15 (queries), 16-20 (removal,
+update, the files table and binaries), with the §4.6, §4.8, §4.9 and §6.2 rules the checklist implies. The document
+JSON items are in test_conformance_documents.py, the dataset folder items in test_conformance_dataset.py.
+
+Every expected value here is taken from the specification text (shared/spec/local-format.md) or read from the
+MATLAB-written fixture files, never from the output of the implementation under test.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import re
 import shutil
 import sqlite3
-import struct
-import time
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ndicloud.core import ids
-from ndicloud.core.canonical import canonical_bytes, canonical_hash
+from ndicloud.core.canonical import canonical_bytes
 from ndicloud.core.dataset import Dataset
 from ndicloud.core.document import Document
-from ndicloud.core.errors import (
-    DocumentNotFoundError,
-    DuplicateFileUidError,
-    MissingBinaryError,
-    NdiError,
-    QueryError,
-    RemoteLinkError,
-)
+from ndicloud.core.errors import DocumentNotFoundError, DuplicateFileUidError, MissingBinaryError, QueryError
 from ndicloud.core.query import Query
 from ndicloud.core.store import DidSqliteStore
-from ndicloud.core.syncindex import SyncIndex, read_sync_index, sync_index_path, write_sync_index
 
-from conftest import CLOUD_ENTRY, MATLAB_DATASET, MATLAB_DOCUMENTS, same_values
-
-# ---------------------------------------------------------------------------------------------
-# Fixture facts (spec §8 items 1-4, §2.6, §3.3, §4.8)
-# ---------------------------------------------------------------------------------------------
-
-DATASET_ID = "412694f69ab1e1cf_c0db1c5ba8cf6bc8"
-INGESTED_SESSION_ID = "412694f69aafaba3_40dbbdf6582271b2"
-D1 = "412694f69ab1ee31_40dbbe31dde03ada"  # session (dataset's own), doc_idx 1
-D2 = "412694f69ab01f2b_c0bb8d41c21210cf"  # session (ingested session), doc_idx 2
-D3 = "412694f69ab19eb0_40dcc7544b5b9e1c"  # demoNDI doc_1
-D4 = "412694f69ab1adc8_40cac452ba627cb4"  # demoNDI doc_2
-D5 = "412694f69ab1ba5f_40b5cd572384dc0e"  # demoNDI doc_3
-D6 = "412694f69ab1c608_c0d66ab720c6f1e8"  # demoNDI doc_4
-D7 = "412694f69ab1d1f7_40bdac4047081e90"  # demoNDI doc_5
-D8 = "412694f69ab2e765_c0ceb2ccd3ec124e"  # dataset_session_info, doc_idx 8
-DOC_IDS = [D1, D2, D3, D4, D5, D6, D7, D8]
-DOC_CLASSES = ["session", "session", "demoNDI", "demoNDI", "demoNDI", "demoNDI", "demoNDI",
-               "dataset_session_info"]
-DEMO_IDS = [D3, D4, D5, D6, D7]
-UIDS = [
-    "412694f69ab27668_c0ce4d32f2417873",
-    "412694f69ab27c4f_40c830d3b8dd287a",
-    "412694f69ab284c1_c0a94880f24640be",
-    "412694f69ab28a24_c0d152faa2aba8b3",
-    "412694f69ab28f2c_c0d638458be17389",
-]
-UID_OF_DOC = dict(zip(DEMO_IDS, UIDS, strict=True))
-FILE_NAME = "filename1.ext"
-
-CLOUD_DATASET = "682e7772cdf3f24938176fac"
-CLOUD_ORG = "0123456789abcdef01234567"
+from conformance_helpers import (
+    ONE_MINUTE_DAYS,
+    db_path,
+    fixture_json_codes,
+    ids_of,
+    matlab_local_datenum_now,
+    new_demo,
+    query_db,
+    schema_snapshot,
+)
+from conftest import MATLAB_DATASET, MATLAB_DOCUMENTS
+from fixture_facts import (
+    CLOUD_DATASET,
+    D1,
+    D2,
+    D3,
+    D4,
+    D5,
+    D6,
+    D7,
+    D8,
+    DATASET_ID,
+    DEMO_IDS,
+    DOC_IDS,
+    FILE_NAME,
+    INGESTED_SESSION_ID,
+    UID_OF_DOC,
+    UIDS,
+)
 
 META_FIELDS = ["meta.class", "meta.superclass", "meta.datestamp", "meta.creation", "meta.deletion",
                "meta.depends_on"]
-
-ID_RE = re.compile(r"^[0-9a-f]{16}_[0-9a-f]{16}$")
-DATESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-ONE_MINUTE_DAYS = 1.0 / 1440.0
 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers (independent of the implementation)
 # ---------------------------------------------------------------------------------------------
-
-
-def matlab_local_datenum_now() -> float:
-    """MATLAB datenum of the current local wall-clock time (spec §2.1)."""
-    now = time.time()
-    return 719529 + (now + time.localtime(now).tm_gmtoff) / 86400
-
-
-def db_path(dataset: Path) -> Path:
-    return dataset / ".ndi" / "did-sqlite.sqlite"
-
-
-def ro_connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-
-
-def query_db(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    con = ro_connect(path)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
-
-
-def fixture_json_codes() -> dict[str, str]:
-    """doc_id -> json_code of the fixture database, read without the implementation."""
-    con = sqlite3.connect(f"file:{db_path(MATLAB_DATASET)}?mode=ro&immutable=1", uri=True)
-    try:
-        return dict(con.execute("SELECT doc_id, json_code FROM docs ORDER BY doc_idx"))
-    finally:
-        con.close()
-
-
-def tree_hashes(root: Path) -> dict[str, str]:
-    """Relative path -> sha256 for every file under root (directories listed with a marker)."""
-    out = {}
-    for path in sorted(root.rglob("*")):
-        rel = str(path.relative_to(root))
-        out[rel] = "<dir>" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
-
-
-def schema_snapshot(path: Path) -> dict[Any, Any]:
-    """Tables, column declarations, constraints and indexes (ignoring ndipy_ indexes)."""
-    con = ro_connect(path)
-    try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY rowid")]
-        snap: dict[Any, Any] = {"tables": tables}
-        for table in tables:
-            snap[table, "table_info"] = con.execute(f'PRAGMA table_info("{table}")').fetchall()
-            snap[table, "foreign_keys"] = sorted(
-                r[2:] for r in con.execute(f'PRAGMA foreign_key_list("{table}")').fetchall()
-            )
-            indexes = []
-            for _seq, name, unique, origin, partial in con.execute(f'PRAGMA index_list("{table}")'):
-                if name.startswith("ndipy_"):
-                    continue
-                cols = tuple(r[2] for r in con.execute(f'PRAGMA index_info("{name}")'))
-                # automatic indexes are compared by their columns, named ones by name
-                key = name if origin == "c" else f"<auto {origin}>"
-                indexes.append((key, unique, origin, partial, cols))
-            snap[table, "indexes"] = sorted(indexes)
-        return snap
-    finally:
-        con.close()
 
 
 def doc_data_multiset(path: Path) -> Counter:
@@ -202,10 +120,6 @@ def rewrite_fixture(source_dataset: Path, target: Path) -> Path:
     return db_path(target)
 
 
-def ids_of(docs: list[Document]) -> list[str]:
-    return [d.id for d in docs]
-
-
 def search_both(dataset: Path, query: Query) -> list[str]:
     """Run a query through DidSqliteStore.search_ids and Dataset.search; they must agree."""
     with DidSqliteStore.open(db_path(dataset)) as store:
@@ -214,252 +128,6 @@ def search_both(dataset: Path, query: Query) -> list[str]:
         via_dataset = ids_of(ds.search(query))
     assert sorted(via_store) == sorted(via_dataset)
     return sorted(via_store)
-
-
-def new_demo(value: float, **kwargs: Any) -> Document:
-    return Document.new("demoNDI", properties={"demoNDI": {"value": value}}, file_list=[FILE_NAME], **kwargs)
-
-
-def walk_values(value: Any, key: str | None = None):
-    """Yield (key, value) for every dict entry, depth first."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield k, v
-            yield from walk_values(v, k)
-    elif isinstance(value, list):
-        for item in value:
-            yield from walk_values(item, key)
-
-
-_NUMBER_TOKEN = re.compile(
-    r"(?m)(^ *|: )(-?(?:\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|NaN|-?Infinity)(,?)$"
-)
-
-
-def _reference_layout(value: Any, indent: str = "") -> str:
-    """MATLAB's pretty layout (§1.7) with every number replaced by '#'."""
-    inner = indent + "  "
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {_reference_layout(v, inner)}"
-                 for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        items = [inner + _reference_layout(v, inner) for v in value]
-        return "[\n" + ",\n".join(items) + "\n" + indent + "]"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    return "#"
-
-
-def assert_matlab_layout(text: str) -> None:
-    """§1.7 / item 24: 2-space indent, ': ', one element per line, LF, no trailing newline."""
-    assert "\r" not in text and "\t" not in text
-    assert not text.endswith("\n")
-    assert text.startswith("{\n") and text.endswith("\n}")
-    numbers = [m.group(2) for m in _NUMBER_TOKEN.finditer(text)]
-    for token in numbers:
-        number = float(token)
-        if math.isfinite(number) and number.is_integer() and abs(number) < 2**53:
-            assert re.fullmatch(r"-?\d+", token), f"integral number written as {token!r}"
-    normalised = _NUMBER_TOKEN.sub(r"\1#\3", text)
-    assert normalised == _reference_layout(json.loads(text))
-
-
-# ---------------------------------------------------------------------------------------------
-# 1-5: opening the fixture
-# ---------------------------------------------------------------------------------------------
-
-
-def test_item_01_open_fixture_id_reference_and_bytes_unchanged(matlab_dataset: Path) -> None:
-    before = tree_hashes(matlab_dataset)
-    assert before == tree_hashes(MATLAB_DATASET)  # the copy is faithful
-    with Dataset.open(matlab_dataset, readonly=True) as ds:
-        assert ds.id == DATASET_ID
-        assert ds.reference == "ds_demo"
-        assert ds.count() == 8
-        assert len(ds.search(Query.isa("base"))) == 8
-        assert len(ds.member_sessions()) == 1
-        assert len(ds.binaries()) == 5
-        with ds.open_binary(D3, FILE_NAME) as fh:
-            assert fh.read() == b"doc_1"
-    with DidSqliteStore.open(db_path(matlab_dataset), readonly=True) as store:
-        assert store.count() == 8
-        assert store.search_ids(Query("demoNDI.value", "greaterthan", 2)) == [D5, D6, D7]
-    assert tree_hashes(matlab_dataset) == before
-
-
-def test_item_02_live_documents(matlab_dataset: Path) -> None:
-    with DidSqliteStore.open(db_path(matlab_dataset)) as store:
-        assert store.count() == 8
-        assert sorted(store.live_ids()) == sorted(DOC_IDS)
-        docs = list(store.iter_documents())
-        assert [d.id for d in docs] == DOC_IDS  # doc_idx order
-        assert [d.class_name for d in docs] == DOC_CLASSES
-        assert [d.name for d in docs[2:7]] == ["doc_1", "doc_2", "doc_3", "doc_4", "doc_5"]
-        assert store.count_by_class() == {"session": 2, "demoNDI": 5, "dataset_session_info": 1}
-    with Dataset.open(matlab_dataset) as ds:
-        assert [d.id for d in ds.documents()] == DOC_IDS
-        assert ds.count() == 8
-
-
-def test_item_03_binaries(matlab_dataset: Path) -> None:
-    with Dataset.open(matlab_dataset) as ds:
-        binaries = sorted(ds.binaries(), key=lambda b: b.uid)
-        assert [b.uid for b in binaries] == UIDS
-        assert [b.doc_id for b in binaries] == DEMO_IDS
-        assert {b.name for b in binaries} == {FILE_NAME}
-        assert all(b.present for b in binaries)
-        assert {b.location_type for b in binaries} == {"file"}
-        assert ds.missing_binaries() == []
-        for k, doc_id in enumerate(DEMO_IDS, start=1):
-            path = ds.binary_path(doc_id, FILE_NAME)
-            assert path.resolve() == (matlab_dataset / ".ndi" / "files" / UID_OF_DOC[doc_id]).resolve()
-            with ds.open_binary(doc_id, FILE_NAME) as fh:
-                data = fh.read()
-            assert data == f"doc_{k}".encode()
-            assert len(data) == 5
-    with DidSqliteStore.open(db_path(matlab_dataset)) as store:
-        rows = store.file_rows()
-        assert sorted(r.uid for r in rows) == UIDS
-        assert {r.filename for r in rows} == {FILE_NAME}
-        assert {r.type for r in rows} == {"file"}
-
-
-def _check_member_session(ds: Dataset) -> None:
-    sessions = ds.member_sessions()
-    assert len(sessions) == 1
-    info = sessions[0]
-    assert info.session_id == INGESTED_SESSION_ID
-    assert info.reference == "exp_demo"
-    assert not info.is_linked
-    assert info.creator == "ndi.session.dir"
-    inputs = list(info.creator_inputs)
-    assert inputs[:3] == ["exp_demo", "", INGESTED_SESSION_ID]
-
-
-def test_item_04_member_session_from_legacy_document(matlab_dataset: Path) -> None:
-    before = tree_hashes(matlab_dataset)
-    with Dataset.open(matlab_dataset, readonly=True) as ds:
-        _check_member_session(ds)
-    assert tree_hashes(matlab_dataset) == before
-    # Opening for write must not convert the legacy document either (§3.4: explicit operation only).
-    json_before = dict(query_db(db_path(matlab_dataset), "SELECT doc_id, json_code FROM docs"))
-    with Dataset.open(matlab_dataset, readonly=False) as ds:
-        _check_member_session(ds)
-        assert ds.count() == 8
-        assert ids_of(ds.search(Query.isa("dataset_session_info"))) == [D8]
-        assert ds.search(Query.isa("session_in_a_dataset")) == []
-    live = query_db(db_path(matlab_dataset),
-                    "SELECT d.doc_id, d.json_code FROM docs d JOIN branch_docs b ON b.doc_idx = d.doc_idx "
-                    "WHERE b.branch_id = 'a'")
-    assert dict(live) == json_before
-
-
-def _fixture_documents_all(mock_document_paths: list[Path]) -> dict[str, Document]:
-    docs = {doc_id: Document.from_json(text) for doc_id, text in fixture_json_codes().items()}
-    for path in mock_document_paths:
-        docs[path.name] = Document.from_file(path)
-    docs["cloud"] = Document(json.loads(CLOUD_ENTRY.read_text(encoding="utf-8"))["data"])
-    return docs
-
-
-def test_item_05_struct_array_paths_exposed_as_lists(mock_document_paths: list[Path]) -> None:
-    docs = _fixture_documents_all(mock_document_paths)
-    assert len(docs) == 15
-    for key, doc in docs.items():
-        assert isinstance(doc.superclass_definitions, list), key
-        assert isinstance(doc.dependencies, list), key
-        assert isinstance(doc.file_info, list), key
-        for info in doc.file_info:
-            assert isinstance(info["locations"], list), key
-    # database documents: bare-object superclasses, [] or absent depends_on, bare file_info/locations
-    for doc_id in DOC_IDS:
-        assert docs[doc_id].superclass_definitions == ["$NDIDOCUMENTPATH/base.json"]
-        assert docs[doc_id].superclass_names == ["base"]
-        assert docs[doc_id].dependencies == []
-    for doc_id in DEMO_IDS:
-        info = docs[doc_id].file_info
-        assert len(info) == 1 and info[0]["name"] == FILE_NAME
-        assert len(info[0]["locations"]) == 1
-        assert info[0]["locations"][0]["uid"] == UID_OF_DOC[doc_id]
-        assert docs[doc_id].file_uids == [UID_OF_DOC[doc_id]]
-        assert docs[doc_id].file_list == [FILE_NAME]
-    for doc_id in (D1, D2, D8):
-        assert docs[doc_id].file_info == []
-    simple = docs["example_simple_mock.1.json"]
-    assert simple.dependencies == [{"name": "document_id", "value": "412694ff44b7e58c_c0c3bf143b542c1c"}]
-    assert simple.dependency_value("document_id") == "412694ff44b7e58c_c0c3bf143b542c1c"
-    assert simple.superclass_names == ["app", "base"]
-    tuning = docs["stimulus_tuningcurve_mock.1.json"]
-    assert tuning.superclass_names == ["base", "stimulus_tuningcurve", "base"]  # duplicates kept
-    assert [d["name"] for d in tuning.dependencies] == ["element_id", "stimulus_response_scalar_id"]
-    cloud = docs["cloud"]
-    assert cloud.dependencies == [
-        {"name": "subject_id", "value": "41269430c7aec337_c0ca12e25b36c956"},
-        {"name": "openminds", "value": ""},
-    ]
-    assert cloud.superclass_names == ["base", "openminds"]
-
-
-# ---------------------------------------------------------------------------------------------
-# 6-7: round trip and canonical form
-# ---------------------------------------------------------------------------------------------
-
-
-def test_item_06_roundtrip_every_fixture_document(mock_document_paths: list[Path]) -> None:
-    originals: dict[str, str] = dict(fixture_json_codes())
-    for path in mock_document_paths:
-        originals[path.name] = path.read_text(encoding="utf-8")
-    originals["cloud"] = json.dumps(json.loads(CLOUD_ENTRY.read_text(encoding="utf-8"))["data"])
-    assert len(originals) == 15
-    nan_seen = 0
-    for key, text in originals.items():
-        first = Document.from_json(text)
-        written = first.to_json()
-        second = Document.from_json(written)
-        assert first.canonical() == second.canonical(), key
-        assert first.hash() == second.hash(), key
-        decoded = json.loads(written)
-        assert same_values(decoded, json.loads(text)), key
-        nan_seen += written.count("NaN")
-    assert nan_seen == 48 + 40 + 72 + 96  # every NaN of the tuningcurve mocks survives as a literal
-
-
-def _reorder(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _reorder(value[k]) for k in reversed(list(value))}
-    if isinstance(value, list):
-        return [_reorder(v) for v in value]
-    return value
-
-
-def test_item_07_canonical_form_invariants(mock_document_paths: list[Path]) -> None:
-    for doc_id, text in fixture_json_codes().items():
-        reference = canonical_bytes(json.loads(text))
-        assert Document.from_json(text).canonical() == reference
-        tabbed = re.sub(r"(?m)^((?:  )+)", lambda m: "\t" * (len(m.group(1)) // 2), text)
-        compact = re.sub(r"\n\s*", "", text)
-        assert tabbed != text and compact != text
-        for variant in (tabbed, compact, json.dumps(_reorder(json.loads(text)), indent=7)):
-            assert Document.from_json(variant).canonical() == reference, doc_id
-    for path in mock_document_paths:
-        text = path.read_text(encoding="utf-8")
-        reordered = json.dumps(_reorder(json.loads(text)))
-        assert Document.from_json(reordered).hash() == Document.from_json(text).hash(), path.name
-    assert canonical_bytes({"x": [5]}) == canonical_bytes({"x": 5})
-    assert canonical_hash({"x": [5]}) == canonical_hash({"x": 5})
-    assert canonical_bytes({"x": ["a"]}) != canonical_bytes({"x": "a"})
-    assert canonical_hash({"x": ["a"]}) != canonical_hash({"x": "a"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -673,31 +341,10 @@ def test_item_11_collapsed_field_name(tmp_path: Path) -> None:
     assert not any("subelement" in name for name in rows)
 
 
-def test_item_12_minted_ids_and_datestamps() -> None:
-    minted = [ids.new_id() for _ in range(300)]
-    now = matlab_local_datenum_now()
-    assert len(set(minted)) == len(minted)
-    randoms = []
-    for value in minted:
-        assert ID_RE.match(value), value
-        first = struct.unpack(">d", bytes.fromhex(value[:16]))[0]
-        second = struct.unpack(">d", bytes.fromhex(value[17:]))[0]
-        assert abs(first - now) < ONE_MINUTE_DAYS, (value, first, now)
-        assert -32727 <= second < 32728, (value, second)
-        randoms.append(second)
-    assert any(r < -1 for r in randoms) and any(r > 1 for r in randoms)  # k is really random
-    assert len({math.floor(r) for r in randoms}) > 250
-    stamps = [ids.datestamp_now(), Document.new("base").datestamp]
-    for stamp in stamps:
-        assert DATESTAMP_RE.match(stamp), stamp
-        moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-        assert abs(moment.timestamp() - time.time()) < 60
-    assert ID_RE.match(Document.new("base").id)
-
-
 # ---------------------------------------------------------------------------------------------
 # 13-15: queries
 # ---------------------------------------------------------------------------------------------
+
 
 ITEM13 = [
     (Query.isa("base"), DOC_IDS),
@@ -1013,175 +660,6 @@ def test_item_20_no_read_through_stored_location(matlab_dataset: Path, tmp_path:
 
 
 # ---------------------------------------------------------------------------------------------
-# 21: sync index
-# ---------------------------------------------------------------------------------------------
-
-
-def _write_index(dataset: Path, content: Any) -> None:
-    path = dataset / ".ndi" / "sync" / "index.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(content), encoding="utf-8")
-
-
-def test_item_21_sync_index_reader_and_writer(tmp_path: Path) -> None:
-    ds = tmp_path / "ds"
-    (ds / ".ndi").mkdir(parents=True)
-    assert sync_index_path(ds) == ds / ".ndi" / "sync" / "index.json"
-
-    missing = read_sync_index(ds)
-    assert list(missing.local_ids) == [] and list(missing.remote_ids) == []
-
-    stamp = "2026-01-02T10:15:30GMT-05:00"
-    cases = [
-        ({"localDocumentIdsLastSync": [D1, D2], "remoteDocumentIdsLastSync": [D1, D1, D3],
-          "lastSyncTimestamp": stamp}, [D1, D2], [D1, D1, D3]),
-        ({"localDocumentIdsLastSync": D1, "remoteDocumentIdsLastSync": D2, "lastSyncTimestamp": stamp},
-         [D1], [D2]),
-        ({"localDocumentIdsLastSync": [], "remoteDocumentIdsLastSync": [], "lastSyncTimestamp": stamp}, [], []),
-        ({"localDocumentIdsLastSync": None, "remoteDocumentIdsLastSync": None, "lastSyncTimestamp": stamp},
-         [], []),
-        ({"local_doc_ids_last_sync": [D4], "remote_doc_ids_last_sync": [D5, D6],
-          "last_sync_timestamp": "2026-01-02T15:15:30Z"}, [D4], [D5, D6]),
-        ({"localDocumentIdsLastSync": [D1], "remoteDocumentIdsLastSync": [D2],
-          "local_doc_ids_last_sync": [D7], "remote_doc_ids_last_sync": [D8],
-          "lastSyncTimestamp": stamp}, [D1], [D2]),
-        ({"localDocumentIdsLastSync": [D3], "remoteDocumentIdsLastSync": [D4], "lastSyncTimestamp": stamp,
-          "someFutureKey": {"nested": [1, 2]}, "another": 5}, [D3], [D4]),
-    ]
-    for content, local, remote in cases:
-        _write_index(ds, content)
-        index = read_sync_index(ds)
-        assert list(index.local_ids) == local, content
-        assert list(index.remote_ids) == remote, content
-    _write_index(ds, cases[0][0])
-    assert read_sync_index(ds).timestamp == stamp  # opaque
-
-    for local, remote in (([D1], [D2, D2]), ([], []), ([D1, D2, D3], [D4])):
-        written = write_sync_index(ds, SyncIndex(local_ids=local, remote_ids=remote, timestamp=None, extra={}))
-        assert Path(written) == sync_index_path(ds)
-        raw = json.loads(sync_index_path(ds).read_text(encoding="utf-8"))
-        assert raw["localDocumentIdsLastSync"] == local  # always an array
-        assert raw["remoteDocumentIdsLastSync"] == remote
-        assert isinstance(raw["lastSyncTimestamp"], str)
-        assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key) for key in raw)
-        back = read_sync_index(ds)
-        assert list(back.local_ids) == local and list(back.remote_ids) == remote
-    assert sorted(p.name for p in sync_index_path(ds).parent.iterdir()) == ["index.json"]
-
-
-# ---------------------------------------------------------------------------------------------
-# 22-24: creating datasets and documents
-# ---------------------------------------------------------------------------------------------
-
-
-def test_item_22_created_dataset(tmp_path: Path) -> None:
-    folder = tmp_path / "new-dataset"
-    folder.mkdir()
-    with Dataset.create(folder, "my_dataset") as ds:
-        dataset_id = ds.id
-        assert ds.reference == "my_dataset"
-        assert ds.object_type == "dataset"
-        docs = list(ds.documents())
-    ndi = folder / ".ndi"
-    assert (ndi / "did-sqlite.sqlite").is_file()
-    assert (ndi / "files").is_dir()
-    assert (ndi / "reference.txt").read_bytes() == b"my_dataset"
-    unique = (ndi / "unique_reference.txt").read_bytes()
-    assert len(unique) == 33 and ID_RE.match(unique.decode())
-    assert unique.decode() == dataset_id
-    assert (ndi / "ndi_object_type.txt").read_bytes() == b"dataset"
-    assert len(docs) == 1
-    session = docs[0]
-    assert session.class_name == "session"
-    assert session.session_id == dataset_id
-    assert session.properties["session"]["reference"] == "my_dataset"
-    assert schema_snapshot(ndi / "did-sqlite.sqlite") == schema_snapshot(db_path(MATLAB_DATASET))
-    with Dataset.open(folder) as again:
-        assert again.id == dataset_id and again.reference == "my_dataset"
-        assert again.session_document is not None and again.session_document.id == session.id
-        assert ids_of(again.search(Query.isa("session"))) == [session.id]
-
-    chosen = "412694f69ab1e1cf_c0db1c5ba8cf6bc9"
-    other = tmp_path / "with-id"
-    other.mkdir()
-    with Dataset.create(other, "chosen", dataset_id=chosen) as ds:
-        assert ds.id == chosen
-        assert ds.session_document.session_id == chosen
-    assert (other / ".ndi" / "unique_reference.txt").read_text(encoding="utf-8") == chosen
-
-
-def test_item_23_dataset_remote(tmp_path: Path) -> None:
-    folder = tmp_path / "linked"
-    folder.mkdir()
-    with Dataset.create(folder, "linked_ds") as ds:
-        assert ds.remote_link() is None
-        doc = ds.create_remote_link(CLOUD_DATASET, CLOUD_ORG)
-        assert doc.class_name == "dataset_remote"
-        props = doc.properties
-        assert props["dataset_remote"]["dataset_id"] == CLOUD_DATASET
-        assert props["dataset_remote"]["organization_id"] == CLOUD_ORG
-        assert re.fullmatch(r"[0-9a-f]{24}", props["dataset_remote"]["organization_id"])
-        assert "depends_on" not in props
-        assert isinstance(props["document_class"]["superclasses"], dict)
-        assert doc.session_id == ds.id
-        link = ds.remote_link()
-        assert link is not None
-        assert (link.dataset_id, link.organization_id) == (CLOUD_DATASET, CLOUD_ORG)
-        with pytest.raises(RemoteLinkError):
-            ds.create_remote_link("aaaaaaaaaaaaaaaaaaaaaaaa", CLOUD_ORG)
-        assert len(ds.search(Query.isa("dataset_remote"))) == 1
-        replaced = ds.replace_remote_link("bbbbbbbbbbbbbbbbbbbbbbbb", CLOUD_ORG)
-        remotes = ds.search(Query.isa("dataset_remote"))
-        assert ids_of(remotes) == [replaced.id]
-        assert ds.remote_link().dataset_id == "bbbbbbbbbbbbbbbbbbbbbbbb"
-        stored_id = replaced.id
-        dataset_id = ds.id
-    stored = json.loads(query_db(db_path(folder), "SELECT json_code FROM docs WHERE doc_id = ?", (stored_id,))[0][0])
-    assert "depends_on" not in stored
-    assert isinstance(stored["document_class"]["superclasses"], dict)
-    assert stored["base"]["session_id"] == dataset_id
-    assert stored["dataset_remote"] == {"dataset_id": "bbbbbbbbbbbbbbbbbbbbbbbb", "organization_id": CLOUD_ORG}
-
-
-def test_item_24_written_json_code_layout(matlab_dataset: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "written"
-    folder.mkdir()
-    with Dataset.create(folder, "layout_ds") as ds:
-        ds.create_remote_link(CLOUD_DATASET, CLOUD_ORG)
-        nonfinite = Document.new("testblock", properties={"testblock": {
-            "nan": math.nan, "inf": math.inf, "ninf": -math.inf, "whole": 3.0, "half": 0.5,
-            "text": "naïve/ünïcode", "list": ["one"], "nums": [1.0, 2.0], "empty": "", "none": [], "obj": {}}})
-        source = tmp_path / "payload.bin"
-        source.write_bytes(b"x")
-        with_file = new_demo(15.0)
-        with_file.add_file(FILE_NAME, str(source), ingest=True, delete_original=False)
-        url_file = new_demo(16.0)
-        url_file.add_file(FILE_NAME, "https://example.org/data.bin")
-        ds.add_documents([nonfinite, with_file, url_file])
-        with DidSqliteStore.open(db_path(matlab_dataset)) as src:
-            fixture_docs = [src.get(D3), src.get(D8)]
-        ds.store.add(fixture_docs, file_sources={UIDS[0]: matlab_dataset / ".ndi" / "files" / UIDS[0]})
-        nonfinite_id = nonfinite.id
-    codes = dict(query_db(db_path(folder), "SELECT doc_id, json_code FROM docs"))
-    assert len(codes) == 1 + 1 + 3 + 2  # session, dataset_remote, 3 added, 2 fixture
-    checked_flags = 0
-    for doc_id, text in codes.items():
-        assert_matlab_layout(text)
-        for key, value in walk_values(json.loads(text)):
-            if key in ("ingest", "delete_original", "is_linked"):
-                assert not isinstance(value, bool) and isinstance(value, (int, float)), (doc_id, key, value)
-                checked_flags += 1
-    assert checked_flags >= 2 * 3 + 1  # three locations, one is_linked
-    text = codes[nonfinite_id]
-    assert '"nan": NaN' in text and '"inf": Infinity' in text and '"ninf": -Infinity' in text
-    assert '"whole": 3' in text and '"whole": 3.0' not in text
-    assert "naïve/ünïcode" in text and "\\u" not in text and "\\/" not in text
-    decoded = json.loads(text)["testblock"]
-    assert math.isnan(decoded["nan"]) and decoded["inf"] == math.inf and decoded["ninf"] == -math.inf
-    assert decoded["list"] == ["one"] and decoded["empty"] == "" and decoded["none"] == [] and decoded["obj"] == {}
-
-
-# ---------------------------------------------------------------------------------------------
 # Further MUST/SHOULD rules of the spec that the checklist implies
 # ---------------------------------------------------------------------------------------------
 
@@ -1235,26 +713,6 @@ def test_section_4_9_stale_row_left_by_matlab_removal(matlab_dataset: Path) -> N
         == [(0,)]
 
 
-def test_section_3_4_open_for_write_creates_branch_and_files(matlab_dataset: Path) -> None:
-    path = db_path(matlab_dataset)
-    files_dir = matlab_dataset / ".ndi" / "files"
-    shutil.rmtree(files_dir)
-    con = sqlite3.connect(path)
-    with con:
-        con.execute("DELETE FROM branches")
-    con.close()
-    with Dataset.open(matlab_dataset, readonly=True) as ds:
-        assert ds.count() == 8  # liveness is the branch_docs row
-    assert not files_dir.exists()
-    assert query_db(path, "SELECT COUNT(*) FROM branches") == [(0,)]
-    with Dataset.open(matlab_dataset, readonly=False) as ds:
-        assert ds.count() == 8
-    assert files_dir.is_dir()
-    rows = query_db(path, "SELECT branch_id, parent_id, typeof(timestamp), timestamp FROM branches")
-    assert len(rows) == 1 and rows[0][:3] == ("a", None, "real")
-    assert abs(rows[0][3] - matlab_local_datenum_now()) < ONE_MINUTE_DAYS
-
-
 def test_section_4_8_url_location_gets_files_row(matlab_dataset: Path) -> None:
     doc = new_demo(21.0)
     loc = doc.add_file(FILE_NAME, "HTTPS://example.org/data/x.bin")
@@ -1281,24 +739,6 @@ def test_section_6_2_empty_files_table_resolves_from_json(matlab_dataset: Path) 
         assert sorted(b.uid for b in ds.binaries()) == UIDS
 
 
-def test_section_2_2_dataset_add_claims_empty_session_id(matlab_dataset: Path) -> None:
-    unclaimed = new_demo(31.0)
-    assert unclaimed.session_id == ids.EMPTY_SESSION_ID
-    member = Document.new("testblock", properties={"testblock": {"v": 1}}, session_id=INGESTED_SESSION_ID)
-    foreign = Document.new("testblock", properties={"testblock": {"v": 2}},
-                           session_id="412694f69aaaaaaa_40aaaaaaaaaaaaaa")
-    with Dataset.open(matlab_dataset, readonly=False) as ds:
-        ds.add_documents([unclaimed, member])
-        assert ds.get(unclaimed.id).session_id == DATASET_ID
-        assert ds.get(member.id).session_id == INGESTED_SESSION_ID
-        with pytest.raises(NdiError) as info:  # §2.2 "rejects"; every core error is an NdiError
-            ds.add_documents(foreign)
-        assert "412694f69aaaaaaa_40aaaaaaaaaaaaaa" in str(info.value)
-        assert not ds.store.exists(foreign.id)
-    stored = query_db(db_path(matlab_dataset), "SELECT json_code FROM docs WHERE doc_id = ?", (unclaimed.id,))
-    assert json.loads(stored[0][0])["base"]["session_id"] == DATASET_ID
-
-
 def test_section_4_9_remove_with_dependents(matlab_dataset: Path) -> None:
     child = Document.new("testblock", properties={"testblock": {"v": 1}}, depends_on={"document_id": D3})
     grandchild = Document.new("testblock", properties={"testblock": {"v": 2}}, depends_on={"parent_id": child.id})
@@ -1313,39 +753,3 @@ def test_section_4_9_remove_with_dependents(matlab_dataset: Path) -> None:
         assert ds.remove_documents(other.id, with_dependents=False) == [other.id]
         assert ds.remove_documents(D4, with_dependents=True) == [D4]
         assert ds.count() == 6
-
-
-def test_section_1_3_new_document_from_definitions_the_matlab_way() -> None:
-    from conftest import DEFINITIONS
-
-    simple = Document.from_definition("simple_calc", DEFINITIONS)
-    mock = json.loads((MATLAB_DOCUMENTS / "example_simple_mock.1.json").read_text(encoding="utf-8"))
-    assert set(simple.properties) == set(mock)  # app, base, depends_on, document_class, simple_calc
-    assert simple.superclass_definitions == ["$NDIDOCUMENTPATH/app.json", "$NDIDOCUMENTPATH/base.json"]
-    assert simple.dependencies == [{"name": "document_id", "value": ""}]  # number 0 written as a string
-    assert simple.properties["simple_calc"] == {"input_parameters": {"answer": 5}, "answer": 0}
-    assert simple.class_name == "simple_calc"
-    assert simple.properties["document_class"]["class_version"] == 1
-    assert simple.session_id == ids.EMPTY_SESSION_ID
-    assert ID_RE.match(simple.id) and DATESTAMP_RE.match(simple.datestamp)
-    assert set(simple.properties["app"]) == set(mock["app"])
-    demo = Document.from_definition("demoNDI", DEFINITIONS, session_id=DATASET_ID)
-    assert demo.file_list == [FILE_NAME]
-    assert demo.superclass_names == ["base"]
-    assert demo.session_id == DATASET_ID
-    assert demo.properties["demoNDI"] == {"value": ""}
-
-
-def test_section_1_1_from_definition_without_dependencies_has_no_depends_on_key() -> None:
-    """§1.1/§1.3: neither demoNDI.json nor base.json has depends_on, and the MATLAB-built demoNDI
-    documents of the fixture (doc_idx 3-7) have no depends_on key; session.json has `[]` and the
-    MATLAB-built session documents carry `[]`. Built the MATLAB way, the key's presence follows."""
-    from conftest import DEFINITIONS
-
-    fixture = {doc_id: json.loads(text) for doc_id, text in fixture_json_codes().items()}
-    assert all("depends_on" not in fixture[d] for d in DEMO_IDS)
-    assert all(fixture[d]["depends_on"] == [] for d in (D1, D2))
-    session = Document.from_definition("session", DEFINITIONS)
-    assert session.properties["depends_on"] == []
-    demo = Document.from_definition("demoNDI", DEFINITIONS)
-    assert "depends_on" not in demo.properties
