@@ -68,15 +68,26 @@ def _open(path: Path, readonly: bool = True) -> Dataset:
 def info(path: PathArg, as_json: JsonOpt = False) -> None:
     """Show a dataset's id, reference, documents by class, and files present or missing."""
     with _open(path) as dataset:
-        summary = dataset_summary(dataset)
+        try:
+            summary = dataset_summary(dataset)
+        except NdiError as exc:
+            raise fail(str(exc)) from exc
     if as_json:
         print_json(summary)
     else:
         show_summary(summary)
 
 
-def _parse_value(text: str) -> Any:
-    """Numbers stay numbers (for exact_number and comparisons); anything else is text."""
+NUMERIC_OPERATIONS = frozenset({"exact_number", "lessthan", "lessthaneq", "greaterthan", "greaterthaneq", "hasmember"})
+
+
+def _parse_value(operation: str, text: str) -> Any:
+    """VALUE as a number for numeric operations (when it reads as one); text otherwise.
+
+    ``--where app.version exact_string 1.0`` must look for the text "1.0", not the number 1.
+    """
+    if operation.lstrip("~") not in NUMERIC_OPERATIONS:
+        return text
     try:
         return json.loads(text) if text.strip() and text.strip()[0] in "-0123456789" else text
     except json.JSONDecodeError:
@@ -88,7 +99,7 @@ def build_query(isa: list[str], where: list[tuple[str, str, str]], depends_on: l
     for class_name in isa:
         query = query & Query.isa(class_name)
     for field, operation, value in where:
-        query = query & Query(field, operation, _parse_value(value))
+        query = query & Query(field, operation, _parse_value(operation, value))
     for spec in depends_on:
         name, _, value = spec.rpartition("=")
         query = query & Query.depends_on(name or "*", value)
@@ -200,9 +211,12 @@ def export(
     outdir.mkdir(parents=True, exist_ok=True)
     written = 0
     with _open(path) as dataset:
-        for doc in dataset.documents():
-            (outdir / f"{doc.id}.json").write_text(doc.to_json(), encoding="utf-8")
-            written += 1
+        try:
+            for doc in dataset.documents():
+                (outdir / f"{doc.id}.json").write_text(doc.to_json(), encoding="utf-8")
+                written += 1
+        except NdiError as exc:
+            raise fail(f"{exc} ({written} documents were exported before this)") from exc
     if as_json:
         print_json({"exported": written, "outdir": str(outdir)})
     else:

@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 error_console = Console(stderr=True)
@@ -34,5 +35,6 @@ def print_json(value: Any) -> None:
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print an error for a person and return the Exit to raise."""
-    error_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    # soft_wrap: an error is one line however narrow the terminal, so logs and scripts can read it
+    error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)

@@ -8,6 +8,7 @@ from .dataset import Dataset, RemoteLink, SessionInfo, is_ndi_folder
 from .document import Document
 from .errors import (
     DatabaseFormatError,
+    DatabaseLockedError,
     DocumentJsonError,
     DocumentNotFoundError,
     DuplicateDocumentError,
@@ -31,6 +32,7 @@ __all__ = [
     "EMPTY_SESSION_ID",
     "BinaryFile",
     "DatabaseFormatError",
+    "DatabaseLockedError",
     "Dataset",
     "DidSqliteStore",
     "Document",

@@ -49,10 +49,13 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def checked_chunks(docs: Iterable[Document]) -> Iterator[list[Document]]:
+    """Chunks of documents, each id written in lower case (readers accept either; writers use lower)."""
     for chunk in chunks(docs, CHUNK):
         for doc in chunk:
             if not isinstance(doc, Document):
                 raise TypeError(f"expected Document, got {type(doc).__name__}")
+            if not doc.id.islower():
+                doc.properties["base"]["id"] = doc.id.lower()
         yield chunk
 
 
@@ -171,7 +174,8 @@ class AddBatch:
 
     def _clear_existing(self, chunk: list[Document]) -> None:
         """Purge stale (non-live) rows of these ids; refuse live ones unless replacing."""
-        wanted = [d.id for d in chunk]
+        # ids arrive in lower case; another writer may have stored an upper-case spelling
+        wanted = list(dict.fromkeys(s for d in chunk for s in (d.id, d.id.upper())))
         marks = ",".join("?" * len(wanted))
         rows = self.conn.execute(
             "SELECT d.doc_id, d.doc_idx, b.doc_idx IS NOT NULL FROM docs d LEFT JOIN branch_docs b "
@@ -194,6 +198,12 @@ class AddBatch:
                     if not isinstance(loc, dict) or "uid" not in loc:
                         raise InvalidDocumentError(f"document {doc.id}: a location of {info.get('name')!r} has no uid")
                     uid = check_file_name(loc["uid"], f"file uid in document {doc.id}")
+                    for key in ("location", "location_type", "parameters"):
+                        if loc.get(key) is not None and not isinstance(loc[key], str):
+                            raise InvalidDocumentError(
+                                f"document {doc.id}: {key} of file {info.get('name')!r} (uid {uid}) must be text, "
+                                f"got {type(loc[key]).__name__}"
+                            )
                     if uid.lower() in self.seen_uids:
                         raise DuplicateFileUidError(
                             f"file uid {uid} of document {doc.id} is used twice in the documents being added"
@@ -202,11 +212,15 @@ class AddBatch:
                     uids.append((uid, doc))
         if not uids or self.db_was_empty:
             return
-        marks = ",".join("?" * len(uids))
-        clash = self.conn.execute(
-            f"SELECT f.uid, d.doc_id FROM files f JOIN docs d ON d.doc_idx = f.doc_idx WHERE f.uid IN ({marks})",
-            [u for u, _ in uids],
-        ).fetchone()
+        clash = None
+        for part in chunks([u for u, _ in uids], CHUNK):  # stay far below SQLite's bound-variable limit
+            marks = ",".join("?" * len(part))
+            clash = self.conn.execute(
+                f"SELECT f.uid, d.doc_id FROM files f JOIN docs d ON d.doc_idx = f.doc_idx WHERE f.uid IN ({marks})",
+                part,
+            ).fetchone()
+            if clash:
+                break
         if clash:
             owner = next(doc.id for uid, doc in uids if uid == clash[0])
             raise DuplicateFileUidError(
@@ -225,17 +239,21 @@ class AddBatch:
             from_location = source is None and kind == "file"
             if from_location:
                 source = Path(location)
+            copied = False
             if dest.is_file():
                 cached = str(self.files_dir_abs / uid)  # bytes of a uid never change
             elif source is not None and source.is_file():
                 self._copy_in(source, dest)
                 cached = str(self.files_dir_abs / uid)
+                copied = True
             elif not self.allow_missing:
                 raise MissingBinaryError(
                     f"document {doc.id}: file {name!r} (uid {uid}) cannot be ingested: "
                     f"{source if source is not None else location!r} does not exist"
                 )
-            if from_location and flag(loc.get("delete_original")) and source is not None:
+            # Only an original this add copied from, and never a file inside files/ itself.
+            if copied and from_location and flag(loc.get("delete_original")) and source is not None \
+                    and not source.resolve().is_relative_to(self.files_dir_abs):
                 self.originals.append(source)
         elif source is not None and not dest.is_file():
             if not source.is_file():

@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any
 
-from .jsonio import as_list
+from .jsonio import as_list, to_double
 
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 
@@ -52,7 +52,7 @@ def _normalise(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return float(value)
+        return to_double(value)
     return value
 
 
@@ -98,7 +98,7 @@ def _serialise(value: Any, out: list[str]) -> None:
     elif value is False:
         out.append("false")
     else:
-        number = float(value)
+        number = to_double(value)
         if math.isnan(number):
             out.append("NaN")
         elif math.isinf(number):

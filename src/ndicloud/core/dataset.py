@@ -16,10 +16,10 @@ from typing import Any, BinaryIO
 from . import ids
 from .document import Document
 from .errors import DocumentNotFoundError, InvalidDocumentError, NotAnNdiFolderError, RemoteLinkError
-from .files import BinaryFile, first_present, locations_from_json
+from .files import BinaryFile, binary_path, first_present, locations_from_json
 from .jsonio import as_list
 from .query import Query
-from .store import DATABASE_FILENAME, DidSqliteStore
+from .store import DATABASE_FILENAME, DidSqliteStore, FileRow
 
 NDI_DIRNAME = ".ndi"
 REFERENCE_FILE = "reference.txt"
@@ -59,6 +59,8 @@ def _read_text(path: Path) -> str | None:
         return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError as exc:
+        raise NotAnNdiFolderError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -113,12 +115,20 @@ class Dataset:
         if not is_ndi_folder(root):
             raise NotAnNdiFolderError(f"{root} is not an NDI dataset: {ndi} has no {REFERENCE_FILE}")
         store = DidSqliteStore.open(ndi / DATABASE_FILENAME, readonly=readonly)
+        try:
+            return cls._from_store(root, store)
+        except BaseException:
+            store.close()
+            raise
+
+    @classmethod
+    def _from_store(cls, root: Path, store: DidSqliteStore) -> Dataset:
+        ndi = root / NDI_DIRNAME
         marker = _read_text(ndi / OBJECT_TYPE_FILE)
         object_type = marker if marker in OBJECT_TYPES else "unknown"
         unique = _read_text(ndi / UNIQUE_REFERENCE_FILE) or ""
         dataset_id = unique if ids.is_valid_id(unique) else _discover_id(store)
         if dataset_id is None:
-            store.close()
             raise NotAnNdiFolderError(
                 f"{root}: cannot tell the dataset id ({UNIQUE_REFERENCE_FILE} is missing or invalid "
                 "and no session document names it)"
@@ -285,14 +295,14 @@ class Dataset:
         """Every stored copy of every binary, with whether its bytes are on disk."""
         rows = self.store.file_rows()
         if rows:
-            out = []
-            for row in rows:
-                path = self.files_dir / row.uid
-                out.append(BinaryFile(row.doc_id, row.filename, row.uid, row.type, row.orig_location,
-                                      path, path.is_file()))
-            return out
+            return [self._binary_file(row) for row in rows]
         # Databases written without files rows (DID-python, the Python port): read the JSON.
         return [entry for doc in self.store.iter_documents() for entry in locations_from_json(doc, self.files_dir)]
+
+    def _binary_file(self, row: FileRow) -> BinaryFile:
+        """A files row as a BinaryFile; the uid must name a file inside ``.ndi/files``."""
+        path = binary_path(self.files_dir, row.uid)
+        return BinaryFile(row.doc_id, row.filename, row.uid, row.type, row.orig_location, path, path.is_file())
 
     def missing_binaries(self) -> list[BinaryFile]:
         return [b for b in self.binaries() if not b.present]
@@ -301,9 +311,7 @@ class Dataset:
         document = doc if isinstance(doc, Document) else self.store.get(doc)
         rows = self.store.file_rows(document.id)
         if rows:
-            entries = [BinaryFile(r.doc_id, r.filename, r.uid, r.type, r.orig_location,
-                                  self.files_dir / r.uid, (self.files_dir / r.uid).is_file())
-                       for r in rows if r.filename == name]
+            entries = [self._binary_file(r) for r in rows if r.filename == name]
         else:
             entries = [e for e in locations_from_json(document, self.files_dir) if e.name == name]
         return document.id, entries

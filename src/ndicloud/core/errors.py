@@ -35,6 +35,10 @@ class DatabaseFormatError(NdiError):
     """The SQLite file is missing, unreadable, or lacks the DID-SQLite tables."""
 
 
+class DatabaseLockedError(NdiError):
+    """Another program holds the database's lock (a reader or writer in MATLAB or Python)."""
+
+
 class DuplicateDocumentError(NdiError):
     """A document with this id is already live in the database."""
 

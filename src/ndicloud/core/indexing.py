@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from .document import RESERVED_KEYS, superclass_stem
-from .jsonio import as_list
+from .jsonio import as_list, to_double
 
 META_FIELDS = (
     "meta.class",
@@ -65,7 +65,7 @@ def scalar_value(value: Any) -> SqlValue:
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, (int, float)):
-        number = float(value)
+        number = to_double(value)
         return None if math.isnan(number) else number
     return None
 
@@ -84,7 +84,9 @@ def summary_value(items: list[Any] | tuple[Any, ...]) -> SqlValue:
         return f"[{n}x1] logical"
     if all(isinstance(x, (list, tuple)) for x in items):
         widths = {len(x) for x in items}
-        if len(widths) == 1 and all(_is_number(v) for row in items for v in row):
+        cells = [v for row in items for v in row]
+        # MATLAB decodes null inside a numeric array as NaN
+        if len(widths) == 1 and all(_is_number(v) or v is None for v in cells) and any(map(_is_number, cells)):
             width = widths.pop()
             if width >= 1:
                 return f"[{n}x{width}] double"
@@ -117,7 +119,7 @@ def _walk(value: Any, block: str, path: str, out: list[IndexRow]) -> None:
     elif kind is float:
         out.append((field_name(block, path), block, None if value != value else value))
     elif kind is int:
-        out.append((field_name(block, path), block, float(value)))
+        out.append((field_name(block, path), block, to_double(value)))
     elif isinstance(value, dict):  # dict subclasses, as the generic path
         _walk(dict(value), block, path, out)
     else:

@@ -73,19 +73,28 @@ def loads(text: str | bytes, source: str | None = None) -> dict[str, Any]:
     return value
 
 
+def to_double(value: int | float) -> float:
+    """A number as MATLAB holds it: a double; integers too large for one become ±Infinity."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def format_number(value: float | int) -> str:
     """A number the way MATLAB's jsonencode spells it in meaning (integral without fraction)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        return int.__repr__(value)  # never a subclass's repr (numpy 2 gives "np.int64(3)")
+    value = float(value)
     if value != value:
         return "NaN"
     if value in (math.inf, -math.inf):
         return "Infinity" if value > 0 else "-Infinity"
     if value.is_integer() and abs(value) < _INT_LIMIT:
         return str(int(value))
-    return repr(value)
+    return float.__repr__(value)
 
 
 # orjson writes MATLAB's layout byte for byte, ten times faster, except that it spells
@@ -104,7 +113,14 @@ def dumps(value: Any) -> str:
         return fast.decode("utf-8")
     parts: list[str] = []
     _write(value, "\n", parts)
-    return "".join(parts)
+    text = "".join(parts)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: no database or file can hold it
+        raise DocumentJsonError(
+            f"text is not valid Unicode (lone surrogate {text[exc.start]!r}); it cannot be stored"
+        ) from None
+    return text
 
 
 def _scalar(value: Any) -> str:

@@ -20,9 +20,11 @@ import marshal
 import os
 import pickle
 import queue
+import select
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import cycle
@@ -32,11 +34,16 @@ from typing import IO, Any
 import orjson
 
 from . import jsonio
+from .errors import DocumentJsonError
 from .indexing import index_rows
 
 # (json_code, field names, blocks, values): index rows as parallel tuples, cheap to send and to map
 Prepared = tuple[str, tuple[str, ...], tuple[str, ...], tuple[Any, ...]]
 _IN_FLIGHT = 3  # chunks per helper handed over and not yet consumed: bounds memory
+_READY = "ndicloud-prepare-helper/1"  # the helper's first frame: proves it is ours and running
+_MAX_FRAME = 1 << 30  # a larger length header means the stream is not ours (e.g. stray output)
+_READY_TIMEOUT_S = 60.0
+_CHUNK_TIMEOUT_S = 300.0  # far above any real chunk; a silent helper is then given up on
 _MAX_HELPERS = 1
 _HEADER = 8
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -48,8 +55,12 @@ _BOOT = (
 
 def prepare(properties: dict[str, Any]) -> Prepared:
     """The ``json_code`` text and the index rows (names, classes, values) of one document."""
+    try:
+        text = jsonio.dumps(properties)
+    except DocumentJsonError as exc:
+        raise DocumentJsonError(f"document {properties['base']['id']}: {exc}") from None
     names, blocks, values = zip(*index_rows(properties), strict=True)  # never empty: six meta rows
-    return jsonio.dumps(properties), names, blocks, values
+    return text, names, blocks, values
 
 
 def prepare_chunk(chunk: list[dict[str, Any]]) -> list[Prepared]:
@@ -65,15 +76,43 @@ def _write_frame(stream: IO[bytes], obj: Any) -> None:
 
 # Documents go to the helper as orjson/marshal frames (see encode_chunk); prepared chunks
 # come back pickled (pickle shares the repeated field-name strings, marshal copies them).
-def _read_frame(stream: IO[bytes], loads: Callable[[bytes], Any] = pickle.loads) -> Any:
-    header = stream.read(_HEADER)
-    if len(header) < _HEADER:
-        raise EOFError("helper stream closed")
-    size = int.from_bytes(header, "big")
-    payload = stream.read(size)
-    if len(payload) < size:
-        raise EOFError("helper stream truncated")
-    return loads(payload)
+def _write_all(stream: IO[bytes], data: bytes) -> None:
+    """Write everything: a raw (unbuffered) pipe may take only part of it per call."""
+    view = memoryview(data)
+    while view:
+        written = stream.write(view)
+        view = view[written or 0:]
+
+
+def _read_exact(stream: IO[bytes], size: int, deadline: float | None) -> bytes:
+    """Read ``size`` bytes; with a deadline, from an unbuffered pipe, giving up when it passes."""
+    if deadline is None:
+        data = stream.read(size)
+        if len(data) < size:
+            raise EOFError("helper stream closed")
+        return data
+    parts: list[bytes] = []
+    remaining = size
+    descriptor = stream.fileno()
+    while remaining:
+        wait = deadline - time.monotonic()
+        if wait <= 0 or not select.select([descriptor], [], [], wait)[0]:
+            raise TimeoutError("the helper did not answer in time")
+        data = os.read(descriptor, min(remaining, 1 << 20))
+        if not data:
+            raise EOFError("helper stream closed")
+        parts.append(data)
+        remaining -= len(data)
+    return b"".join(parts)
+
+
+def _read_frame(stream: IO[bytes], loads: Callable[[bytes], Any] = pickle.loads, *,
+                timeout: float | None = None) -> Any:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    size = int.from_bytes(_read_exact(stream, _HEADER, deadline), "big")
+    if size > _MAX_FRAME:
+        raise ValueError(f"implausible frame of {size} bytes: the stream is not the helper's")
+    return loads(_read_exact(stream, size, deadline))
 
 
 def encode_chunk(chunk: list[dict[str, Any]]) -> bytes:
@@ -96,6 +135,7 @@ def decode_chunk(frame: bytes) -> list[dict[str, Any]]:
 def serve() -> None:
     """The helper's loop: read chunks of document properties, write prepared chunks."""
     source, sink = sys.stdin.buffer, sys.stdout.buffer
+    _write_frame(sink, _READY)
     while True:
         try:
             chunk = _read_frame(source, decode_chunk)
@@ -122,7 +162,9 @@ class _Helper:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            bufsize=0,  # unbuffered stdout: select() on its descriptor then tells the truth
         )
+        self.ready = False
         self.outbox: queue.Queue[bytes | None] = queue.Queue()  # bounded by the caller's in-flight limit
         self.alive = True
         self.writer = threading.Thread(target=self._write, name="ndi-prepare-writer", daemon=True)
@@ -133,9 +175,7 @@ class _Helper:
         assert stream is not None
         while (payload := self.outbox.get()) is not None:
             try:
-                stream.write(len(payload).to_bytes(_HEADER, "big"))
-                stream.write(payload)
-                stream.flush()
+                _write_all(stream, len(payload).to_bytes(_HEADER, "big") + payload)
             except OSError:  # broken pipe: the helper is gone; result() notices the EOF
                 break
         with contextlib.suppress(OSError):
@@ -151,14 +191,20 @@ class _Helper:
         return True
 
     def result(self) -> list[Prepared] | None:
-        """The next prepared chunk, or None when the helper failed on it (or is gone)."""
+        """The next prepared chunk, or None when the helper failed on it (or is gone, or silent)."""
         if not self.alive:
             return None
         assert self.process.stdout is not None
         try:
-            return _read_frame(self.process.stdout)
-        except (EOFError, OSError, pickle.UnpicklingError):
+            if not self.ready:
+                if _read_frame(self.process.stdout, timeout=_READY_TIMEOUT_S) != _READY:
+                    raise ValueError("the helper did not introduce itself")
+                self.ready = True
+            return _read_frame(self.process.stdout, timeout=_CHUNK_TIMEOUT_S)
+        except (EOFError, OSError, TimeoutError, ValueError, MemoryError, pickle.UnpicklingError):
+            # Whatever went wrong, this process prepares the rest itself.
             self.alive = False
+            self.process.kill()
             return None
 
     def close(self, *, abort: bool = False) -> None:
@@ -188,6 +234,8 @@ def _start_helpers() -> list[_Helper]:
     preparing a chunk costs more than inserting it.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if getattr(sys, "frozen", False) or not sys.executable or os.name == "nt":
+        return []  # no interpreter to start (frozen or embedded), or no select() on pipes
     helpers: list[_Helper] = []
     for _ in range(min(cores, _MAX_HELPERS) if cores > 1 else 0):
         try:

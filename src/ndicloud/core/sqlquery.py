@@ -30,20 +30,11 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def sqlite_text(value: Any) -> str:
-    """A non-text SQL value the way SQLite renders it as text (``1.0``, ``2.5``)."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return f"{int(value)}.0"
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
 def regex_function(value: Any, pattern: Any) -> str | None:
     """SQL ``regex(value, pattern)``: the first match of an unanchored search, else NULL."""
     if value is None or pattern is None:
         return None
-    text = value if isinstance(value, str) else sqlite_text(value)
+    text = value if isinstance(value, str) else str(value)  # queries pass CAST(value AS TEXT)
     match = _compiled(str(pattern)).search(text)
     return match.group(0) if match else None
 
@@ -183,7 +174,8 @@ class SqlCompiler:
                 _compiled(pattern)
             except re.error as exc:
                 raise QueryError(f"invalid regular expression {pattern!r} for {leaf.field!r}: {exc}") from None
-            return "regex(value, ?) IS NOT NULL", [pattern]
+            # CAST gives numbers SQLite's own text form, the same one LIKE (contains_string) sees
+            return "regex(CAST(value AS TEXT), ?) IS NOT NULL", [pattern]
         if op == "exact_number":
             number = _first_number(leaf, required=False)
             if number is None or math.isnan(number):

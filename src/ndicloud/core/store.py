@@ -21,6 +21,7 @@ from .adding import CHUNK, AddBatch, checked_chunks, chunks, field_dictionary
 from .document import Document
 from .errors import (
     DatabaseFormatError,
+    DatabaseLockedError,
     DocumentNotFoundError,
     NdiError,
 )
@@ -192,14 +193,26 @@ class DidSqliteStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._locked(exc) from exc
         try:
             yield self._conn
+            try:
+                self._conn.execute("COMMIT")  # may fail (e.g. locked by a reader): then roll back too
+            except sqlite3.OperationalError as exc:
+                raise self._locked(exc) from exc
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
             self._has_removal_index = False  # its creation may have been rolled back too
             raise
-        self._conn.execute("COMMIT")
+
+    def _locked(self, exc: sqlite3.OperationalError) -> Exception:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return DatabaseLockedError(f"{self.path} is locked by another program ({exc}); nothing was changed")
+        return exc
 
     def _fields(self) -> dict[str, int]:
         return field_dictionary(self._conn)
@@ -232,7 +245,7 @@ class DidSqliteStore:
                          sources=file_sources or {}, allow_missing=allow_missing_files)
         try:
             with self._transaction():
-                for doc_idx in self._live_idx([i.lower() for i in remove]).values():
+                for doc_idx in self._live_idx(list(remove)).values():
                     self._purge(doc_idx)
                 for chunk, prepared in prepared_chunks(checked_chunks(docs), parallel=parallel):
                     batch.write(chunk, prepared)
@@ -248,8 +261,8 @@ class DidSqliteStore:
         self._require_writable()
         wanted = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
         with self._transaction():
-            live = self._live_idx([i.lower() for i in wanted])
-            missing = [i for i in wanted if i.lower() not in live]
+            live = self._live_idx(wanted)
+            missing = [i for i in wanted if i not in live and i.lower() not in live]
             if missing and not missing_ok:
                 raise DocumentNotFoundError(f"no live document with id {', '.join(missing[:5])}")
             for doc_idx in live.values():
@@ -257,8 +270,10 @@ class DidSqliteStore:
         return len(live)
 
     def _live_idx(self, doc_ids: list[str]) -> dict[str, int]:
+        """doc_idx of live documents by id, matching each id as given and in lower case."""
+        spellings = list(dict.fromkeys(s for i in doc_ids for s in (i, i.lower())))
         found: dict[str, int] = {}
-        for chunk in chunks(doc_ids, CHUNK):
+        for chunk in chunks(spellings, CHUNK):
             marks = ",".join("?" * len(chunk))
             found.update(self._conn.execute(
                 f"SELECT d.doc_id, d.doc_idx FROM docs d {_LIVE_JOIN} WHERE d.doc_id IN ({marks})", chunk
@@ -288,7 +303,7 @@ class DidSqliteStore:
         raise DocumentNotFoundError(f"no live document with id {doc_id!r} in {self.path}")
 
     def exists(self, doc_id: str) -> bool:
-        return bool(self._live_idx([doc_id, doc_id.lower()]))
+        return bool(self._live_idx([doc_id]))
 
     def _compile(self, query: Query | Any) -> tuple[str, list[Any]]:
         scope = meta_index_where(self._meta_ids) if self._meta_ids else None
