@@ -59,6 +59,24 @@ def checked_chunks(docs: Iterable[Document]) -> Iterator[list[Document]]:
         yield chunk
 
 
+_ROWS_PER_INSERT = 300  # doc_data rows per INSERT statement: 900 bound values, under every SQLite limit
+_INSERT_DOC_DATA = "INSERT INTO doc_data (doc_idx, field_idx, value) VALUES "
+
+
+def _insert_doc_data(conn: sqlite3.Connection, doc_idx: list[int], field_idx: list[int], value: list[Any]) -> None:
+    """Insert doc_data rows with multi-row INSERTs: fewer statements to step than one per row."""
+    count = len(doc_idx)
+    flat: list[Any] = [None] * (3 * count)
+    flat[0::3], flat[1::3], flat[2::3] = doc_idx, field_idx, value
+    full = count - count % _ROWS_PER_INSERT
+    width = 3 * _ROWS_PER_INSERT
+    if full:
+        statement = _INSERT_DOC_DATA + ",".join(["(?, ?, ?)"] * _ROWS_PER_INSERT)
+        conn.executemany(statement, (flat[i:i + width] for i in range(0, 3 * full, width)))
+    if count > full:
+        conn.execute(_INSERT_DOC_DATA + ",".join(["(?, ?, ?)"] * (count - full)), flat[3 * full:])
+
+
 class AddBatch:
     """State of one ``add`` call: index rows, ingested files, originals to delete."""
 
@@ -115,37 +133,45 @@ class AddBatch:
             self._start()
         if self.count and self.db_was_small and not self.deferred_indexes:
             self._defer_indexes()
-        for doc in docs:
-            if doc.id.lower() in self.seen_ids:
-                raise DuplicateDocumentError(f"document {doc.id} appears twice in the documents being added")
-            self.seen_ids.add(doc.id.lower())
+        doc_ids = [doc.id for doc in docs]  # lower case already (checked_chunks)
+        for doc_id in doc_ids:
+            if doc_id in self.seen_ids:
+                raise DuplicateDocumentError(f"document {doc_id} appears twice in the documents being added")
+            self.seen_ids.add(doc_id)
         if not self.db_was_empty:
-            self._clear_existing(docs)
+            self._clear_existing(doc_ids)
         infos = [doc.file_info for doc in docs]
         self._check_uids(docs, infos)
 
         now = ids.local_datenum()
         fields = self.fields
         assert fields is not None
-        docs_rows, branch_rows, data_rows, file_rows = [], [], [], []
-        for doc, info_list, (json_code, names, blocks, values) in zip(docs, infos, prepared, strict=True):
-            doc_idx = self.next_doc
-            self.next_doc += 1
-            docs_rows.append((doc.id, doc_idx, json_code, now))
-            branch_rows.append((MAIN_BRANCH, doc_idx, now))
+        first_idx = self.next_doc
+        self.next_doc += len(docs)
+        row_docs: list[int] = []  # doc_data columns, gathered column by column
+        row_fields: list[int] = []
+        row_values: list[Any] = []
+        file_rows = []
+        for doc_idx, (doc, info_list, (_, names, blocks, values)) in enumerate(
+                zip(docs, infos, prepared, strict=True), start=first_idx):
             field_ids = list(map(fields.get, names))
             if None in field_ids:  # a field never seen in this database: register it
                 field_ids = [self._field_idx(n, b) if i is None else i
                              for n, b, i in zip(names, blocks, field_ids, strict=True)]
-            data_rows.extend(zip(repeat(doc_idx), field_ids, values))
+            row_docs.extend(repeat(doc_idx, len(field_ids)))
+            row_fields.extend(field_ids)
+            row_values.extend(values)
             for info in info_list:
                 for loc in info["locations"]:
                     file_rows.append(self._file_row(doc, doc_idx, info.get("name"), loc))
-        self.conn.executemany("INSERT INTO docs (doc_id, doc_idx, json_code, timestamp) VALUES (?, ?, ?, ?)",
-                              docs_rows)
+        indexes = range(first_idx, self.next_doc)
+        self.conn.executemany(
+            "INSERT INTO docs (doc_id, doc_idx, json_code, timestamp) VALUES (?, ?, ?, ?)",
+            zip(doc_ids, indexes, (p[0] for p in prepared), repeat(now)),
+        )
         self.conn.executemany("INSERT INTO branch_docs (branch_id, doc_idx, timestamp) VALUES (?, ?, ?)",
-                              branch_rows)
-        self.conn.executemany("INSERT INTO doc_data (doc_idx, field_idx, value) VALUES (?, ?, ?)", data_rows)
+                              zip(repeat(MAIN_BRANCH), indexes, repeat(now)))
+        _insert_doc_data(self.conn, row_docs, row_fields, row_values)
         if file_rows:
             self.conn.executemany(
                 "INSERT INTO files (doc_idx, filename, uid, orig_location, cached_location, type, parameters) "
@@ -172,10 +198,10 @@ class AddBatch:
         for _, sql in self.deferred_indexes:
             self.conn.execute(sql)
 
-    def _clear_existing(self, chunk: list[Document]) -> None:
+    def _clear_existing(self, doc_ids: list[str]) -> None:
         """Purge stale (non-live) rows of these ids; refuse live ones unless replacing."""
         # ids arrive in lower case; another writer may have stored an upper-case spelling
-        wanted = list(dict.fromkeys(s for d in chunk for s in (d.id, d.id.upper())))
+        wanted = list(dict.fromkeys(s for doc_id in doc_ids for s in (doc_id, doc_id.upper())))
         marks = ",".join("?" * len(wanted))
         rows = self.conn.execute(
             "SELECT d.doc_id, d.doc_idx, b.doc_idx IS NOT NULL FROM docs d LEFT JOIN branch_docs b "

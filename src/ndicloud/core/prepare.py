@@ -27,7 +27,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from itertools import cycle
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,12 +38,11 @@ from .indexing import index_rows
 
 # (json_code, field names, blocks, values): index rows as parallel tuples, cheap to send and to map
 Prepared = tuple[str, tuple[str, ...], tuple[str, ...], tuple[Any, ...]]
-_IN_FLIGHT = 3  # chunks per helper handed over and not yet consumed: bounds memory
+_IN_FLIGHT = 3  # chunks handed to the helper and not yet consumed: bounds memory
 _READY = "ndicloud-prepare-helper/1"  # the helper's first frame: proves it is ours and running
 _MAX_FRAME = 1 << 30  # a larger length header means the stream is not ours (e.g. stray output)
 _READY_TIMEOUT_S = 60.0
 _CHUNK_TIMEOUT_S = 300.0  # far above any real chunk; a silent helper is then given up on
-_MAX_HELPERS = 1
 _HEADER = 8
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 _BOOT = (
@@ -226,73 +224,65 @@ class _Helper:
             self.process.stdout.close()
 
 
-def _start_helpers() -> list[_Helper]:
-    """One helper per core, at most ``_MAX_HELPERS``; none on a single core.
-
-    Two helpers on two cores oversubscribe them slightly, but the main process
-    spends much of its time inside SQLite waiting on I/O and page cache, and
-    preparing a chunk costs more than inserting it.
-    """
+def _start_helper() -> _Helper | None:
+    """A helper process, or None where it cannot help (one core) or cannot start."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if getattr(sys, "frozen", False) or not sys.executable or os.name == "nt":
-        return []  # no interpreter to start (frozen or embedded), or no select() on pipes
-    helpers: list[_Helper] = []
-    for _ in range(min(cores, _MAX_HELPERS) if cores > 1 else 0):
-        try:
-            helpers.append(_Helper())
-        except OSError:
-            break
-    return helpers
+    if cores < 2 or getattr(sys, "frozen", False) or not sys.executable or os.name == "nt":
+        return None  # nothing to overlap with, no interpreter to start, or no select() on pipes
+    try:
+        return _Helper()
+    except OSError:
+        return None
+
+
+def _properties(chunk: list[Any]) -> list[dict[str, Any]]:
+    return [doc.properties for doc in chunk]
 
 
 def prepared_chunks(
     chunks: Iterable[list[Any]], *, parallel: bool = True
 ) -> Iterator[tuple[list[Any], list[Prepared]]]:
-    """Yield ``(chunk, prepared)`` in order for chunks of Documents.
+    """Yield ``(chunk, prepared)`` in input order for chunks of Documents.
 
-    The first chunk is prepared here; a helper process is started only when a
-    second chunk arrives, so small adds never pay for it.
+    The first chunk is prepared here while the helper starts; the helper is
+    started only when a second chunk arrives, so small adds never pay for it.
+    (Sharing chunks between this process and the helper was measured: no faster,
+    since this process is busy inserting when the helper falls behind.)
     """
     iterator = iter(chunks)
     first = next(iterator, None)
     if first is None:
         return
     second = next(iterator, None)
-    helpers = _start_helpers() if parallel and second is not None else []
-    if not helpers:
+    helper = _start_helper() if parallel and second is not None else None
+    if helper is None:
         rest = iterator if second is None else _prepend(second, iterator)
         for chunk in _prepend(first, rest):
-            yield chunk, prepare_chunk([d.properties for d in chunk])
+            yield chunk, prepare_chunk(_properties(chunk))
         return
     finished = False
     try:
-        # Chunk k goes to helper k % len(helpers); each helper answers in order, so
-        # reading the helpers in the same rotation gives the chunks back in input order.
-        pending: deque[tuple[list[Any], _Helper, bool]] = deque()
-        rotation = cycle(helpers)
+        pending: deque[tuple[list[Any], bool]] = deque()  # (chunk, handed to the helper)
 
         def submit(chunk: list[Any]) -> None:
-            helper = next(rotation)
-            pending.append((chunk, helper, helper.submit([d.properties for d in chunk])))
+            pending.append((chunk, helper.submit(_properties(chunk))))
 
         def take() -> tuple[list[Any], list[Prepared]]:
-            chunk, helper, sent = pending.popleft()
+            chunk, sent = pending.popleft()
             prepared = helper.result() if sent else None
-            return chunk, prepared if prepared is not None else prepare_chunk([d.properties for d in chunk])
+            return chunk, prepared if prepared is not None else prepare_chunk(_properties(chunk))
 
         submit(second)
-        # The main process prepares the first chunk itself while the helpers start up.
-        yield first, prepare_chunk([d.properties for d in first])
+        yield first, prepare_chunk(_properties(first))
         for chunk in iterator:
             submit(chunk)
-            if len(pending) >= _IN_FLIGHT * len(helpers):
+            if len(pending) >= _IN_FLIGHT:
                 yield take()
         while pending:
             yield take()
         finished = True
     finally:
-        for helper in helpers:
-            helper.close(abort=not finished)
+        helper.close(abort=not finished)
 
 
 def _prepend(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
