@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import secrets
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -97,20 +98,48 @@ def format_number(value: float | int) -> str:
     return float.__repr__(value)
 
 
-# orjson writes MATLAB's layout byte for byte, ten times faster, except that it spells
-# integral floats "1.0" and NaN/Infinity "null". Output showing either goes to the Python
-# writer; a real null or a string ending in ".0" just takes that slower path too.
-_NEEDS_PYTHON_WRITER = re.compile(rb"null|\.0(?:,|\n|$)")
+# orjson writes MATLAB's layout byte for byte, ten times faster than Python, except that
+# it spells integral floats "1.0" and non-finite numbers "null". Output showing either is
+# redone from a copy with integral floats as ints and non-finite floats as sentinel strings
+# that are then replaced by the literals. (A real null or a string holding ".0" only takes
+# that second, still fast, path.) Only what orjson cannot encode (integers beyond 64 bits,
+# non-string keys, lone surrogates) goes to the Python writer.
+_NEEDS_FIXING = re.compile(rb"null|\.0(?:,|\n|$)")
+_TOKEN = secrets.token_hex(8)  # no real string can equal a sentinel
+_SENTINELS = {kind: f"\x00{kind}{_TOKEN}\x00" for kind in ("NaN", "Infinity", "-Infinity")}
+_SENTINEL_TEXT = re.compile(rb'"\\u0000(NaN|Infinity|-Infinity)' + _TOKEN.encode() + rb'\\u0000"')
+
+
+def _orjson_ready(value: Any) -> Any:
+    """A copy orjson writes as MATLAB would: integral floats as ints, non-finite as sentinels."""
+    kind = type(value)
+    if kind is float:
+        if value != value:
+            return _SENTINELS["NaN"]
+        if value in (math.inf, -math.inf):
+            return _SENTINELS["Infinity" if value > 0 else "-Infinity"]
+        if value.is_integer() and -_INT_LIMIT < value < _INT_LIMIT:
+            return int(value)
+        return value
+    if kind is dict:
+        return {key: _orjson_ready(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_orjson_ready(item) for item in value]
+    if isinstance(value, float) and not isinstance(value, bool):  # subclasses, e.g. numpy's
+        return _orjson_ready(float(value))
+    return value
 
 
 def dumps(value: Any) -> str:
     """Encode like MATLAB's pretty jsonencode with NaN kept: 2-space indent, LF, no trailing newline."""
     try:
         fast = orjson.dumps(value, option=orjson.OPT_INDENT_2)
-    except TypeError:  # orjson.JSONEncodeError: integers beyond 64 bits, non-string keys
-        fast = None
-    if fast is not None and not _NEEDS_PYTHON_WRITER.search(fast):
+        if _NEEDS_FIXING.search(fast):
+            fast = orjson.dumps(_orjson_ready(value), option=orjson.OPT_INDENT_2)
+            fast = _SENTINEL_TEXT.sub(lambda m: m.group(1), fast)
         return fast.decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError: big integers, odd keys, lone surrogates
+        pass
     parts: list[str] = []
     _write(value, "\n", parts)
     text = "".join(parts)

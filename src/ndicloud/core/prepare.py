@@ -6,7 +6,9 @@ more cores it overlaps with the inserts instead of queueing behind them; the
 GIL rules out threads for this.
 
 The helper is a plain ``python -c`` subprocess that imports only this module
-and exchanges length-prefixed pickles over its pipes. multiprocessing is not
+and exchanges length-prefixed frames over its pipes: documents go in as orjson
+bytes (marshal where orjson would change a value), prepared chunks come back
+pickled (pickle shares the repeated field-name strings). multiprocessing is not
 used: its spawn and forkserver methods re-import the caller's ``__main__``
 (re-running scripts without a main guard), and fork would copy the caller's
 open SQLite transaction. If the helper cannot start or dies, the remaining
@@ -72,8 +74,6 @@ def _write_frame(stream: IO[bytes], obj: Any) -> None:
     stream.flush()
 
 
-# Documents go to the helper as orjson/marshal frames (see encode_chunk); prepared chunks
-# come back pickled (pickle shares the repeated field-name strings, marshal copies them).
 def _write_all(stream: IO[bytes], data: bytes) -> None:
     """Write everything: a raw (unbuffered) pipe may take only part of it per call."""
     view = memoryview(data)
@@ -149,7 +149,7 @@ def serve() -> None:
 class _Helper:
     """One helper process.
 
-    This thread pickles and unpickles; a writer thread only copies bytes into the
+    This thread encodes and decodes frames; a writer thread only copies bytes into the
     helper's stdin (a system call, run without the GIL), so the pipes cannot
     deadlock and no thread holds the GIL for long while SQLite works.
     """
