@@ -1,6 +1,6 @@
 """Bulk add and query speed of the local DID-SQLite store, with baselines, in one run.
 
-Documents: N realistic documents (mixed classes, ~1.2 KB of JSON each, with
+Each measurement runs in a fresh process. Documents: N realistic documents (mixed classes, ~1.2 KB of JSON each, with
 depends_on), generated into a JSON-lines file by a child process.
 
   A. add documents already in memory (parsed before the clock starts): the add itself;
@@ -75,7 +75,7 @@ def bench_in_memory(source: Path, work: Path, dataset_id: str, *, parallel: bool
     docs = list(stream(source))
     loaded_mb = rss_mb()
     reset_peak_memory()
-    dataset = Dataset.create(work / f"in-memory-{parallel}", "bench", dataset_id=dataset_id)
+    dataset = Dataset.create(work, "bench", dataset_id=dataset_id)
     start = time.perf_counter()
     added = dataset.store.add(docs, parallel=parallel)
     seconds = time.perf_counter() - start
@@ -88,17 +88,17 @@ def bench_in_memory(source: Path, work: Path, dataset_id: str, *, parallel: bool
 
 def bench_streamed(source: Path, work: Path, dataset_id: str) -> tuple[dict[str, float], Dataset]:
     reset_peak_memory()
-    dataset = Dataset.create(work / "streamed", "bench", dataset_id=dataset_id)
+    dataset = Dataset.create(work, "bench", dataset_id=dataset_id)
     start = time.perf_counter()
     added = dataset.add_documents(stream(source))
     seconds = time.perf_counter() - start
     return {"documents": added, "seconds": round(seconds, 2), "docs_per_s": round(added / seconds),
             "peak_rss_mb": round(peak_mb(), 1),
-            "database_mb": round((work / "streamed" / ".ndi" / "did-sqlite.sqlite").stat().st_size / 1e6, 1)}, dataset
+            "database_mb": round((work / ".ndi" / "did-sqlite.sqlite").stat().st_size / 1e6, 1)}, dataset
 
 
 def bench_baseline(source: Path, work: Path, dataset_id: str, count: int) -> dict[str, float]:
-    baseline = Dataset.create(work / "baseline", "baseline", dataset_id=dataset_id)
+    baseline = Dataset.create(work, "baseline", dataset_id=dataset_id)
     subset = [d for _, d in zip(range(count), stream(source), strict=False)]
     start = time.perf_counter()
     for doc in subset:
@@ -130,6 +130,23 @@ def bench_queries(dataset: Dataset) -> list[dict[str, object]]:
     return rows
 
 
+MEASUREMENTS = ("streamed", "in_memory", "in_memory_no_helper", "baseline")
+
+
+def run_one(name: str, source: Path, work: Path, dataset_id: str, baseline_count: int) -> dict[str, object]:
+    """One measurement, in this (fresh) process."""
+    if name == "streamed":
+        figures, dataset = bench_streamed(source, work, dataset_id)
+        figures["queries"] = bench_queries(dataset)
+        dataset.close()
+        return figures
+    if name == "in_memory":
+        return bench_in_memory(source, work, dataset_id)
+    if name == "in_memory_no_helper":
+        return bench_in_memory(source, work, dataset_id, parallel=False)
+    return bench_baseline(source, work, dataset_id, baseline_count)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
@@ -137,9 +154,14 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     parser.add_argument("--generate", nargs=3, metavar=("PATH", "COUNT", "SESSION"), help=argparse.SUPPRESS)
+    parser.add_argument("--run", nargs=4, metavar=("NAME", "SOURCE", "WORK", "SESSION"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
         generate(Path(args.generate[0]), int(args.generate[1]), args.generate[2])
+        return
+    if args.run:
+        name, source, work, session = args.run
+        print(json.dumps(run_one(name, Path(source), Path(work), session, args.baseline_count)))
         return
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="ndi-bench-"))
@@ -147,29 +169,31 @@ def main() -> None:
     dataset_id = new_id()
     source = work / "docs.jsonl"
     subprocess.run([sys.executable, __file__, "--generate", str(source), str(args.count), dataset_id], check=True)
-
-    streamed, dataset = bench_streamed(source, work, dataset_id)
-    queries = bench_queries(dataset)
-    dataset.close()
-    in_memory = bench_in_memory(source, work, dataset_id)
-    in_process = bench_in_memory(source, work, dataset_id, parallel=False)
-    baseline = bench_baseline(source, work, dataset_id, args.baseline_count)
+    # Each measurement in a fresh process: no garbage, page cache or memory peak carried over.
+    results = {}
+    for name in MEASUREMENTS:
+        out = subprocess.run(
+            [sys.executable, __file__, "--baseline-count", str(args.baseline_count),
+             "--run", name, str(source), str(work / name), dataset_id],
+            check=True, capture_output=True, text=True,
+        )
+        results[name] = json.loads(out.stdout)
+    streamed, in_memory = results["streamed"], results["in_memory"]
+    in_process, baseline = results["in_memory_no_helper"], results["baseline"]
 
     size_mb = source.stat().st_size / 1e6
-    print(f"{args.count} documents, {size_mb:.0f} MB as JSON lines")
+    print(f"{args.count} documents, {size_mb:.0f} MB as JSON lines; each figure from a fresh process")
     print(f"A. add, documents in memory:      {in_memory['docs_per_s']:>7,} docs/s  ({in_memory['seconds']} s; "
           f"the add grew memory by {in_memory['add_memory_growth_mb']} MB over {in_memory['input_mb']} MB of input)")
+    print(f"A without the helper process:     {in_process['docs_per_s']:>7,} docs/s  ({in_process['seconds']} s)")
     print(f"B. parse + add, streamed:         {streamed['docs_per_s']:>7,} docs/s  ({streamed['seconds']} s; "
           f"peak RSS {streamed['peak_rss_mb']} MB; database {streamed['database_mb']} MB)")
-    print(f"A without the helper process:     {in_process['docs_per_s']:>7,} docs/s  ({in_process['seconds']} s)")
     print(f"baseline, a transaction per doc:  {baseline['docs_per_s']:>7,} docs/s  ({baseline['documents']} docs)")
-    for row in queries:
+    for row in streamed["queries"]:
         docs = "" if row["documents_ms"] is None else f"; with documents {row['documents_ms']} ms"
         print(f"  {row['query']:<44} {row['hits']:>7} hits  ids {row['ids_ms']:>6} ms{docs}")
     if args.json:
-        args.json.write_text(json.dumps({"in_memory": in_memory, "in_memory_no_helper": in_process,
-                                         "streamed": streamed, "baseline": baseline,
-                                         "queries": queries}, indent=2))
+        args.json.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
