@@ -54,9 +54,6 @@ def field_name(block: str, path: str) -> str:
     return name
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
 
 def scalar_value(value: Any) -> SqlValue:
     """SQL value of a scalar leaf: REAL numbers, TEXT strings, NULL for empties and NaN."""
@@ -70,6 +67,25 @@ def scalar_value(value: Any) -> SqlValue:
     return None
 
 
+_NUMBER_TYPES = frozenset({int, float})
+_NUMBER_OR_NULL = frozenset({int, float, type(None)})
+_ROW_TYPES = frozenset({list, tuple})
+_PLAIN_TYPES = frozenset({bool, int, float, str, list, tuple, dict, type(None)})
+
+
+def _element_types(values: Any) -> set[type]:
+    """The types among ``values``, subclasses (numpy scalars, say) counted as their base type."""
+    kinds = set(map(type, values))
+    if kinds <= _PLAIN_TYPES:
+        return kinds
+    return {next((b for b in (bool, int, float, str, list, tuple, dict) if issubclass(k, b)), k) for k in kinds}
+
+
+def _numeric(kinds: set[type]) -> bool:
+    """Element types of a numeric array: numbers, with nulls (NaN to MATLAB) allowed among them."""
+    return kinds <= _NUMBER_OR_NULL and not kinds.isdisjoint(_NUMBER_TYPES)
+
+
 def summary_value(items: list[Any] | tuple[Any, ...]) -> SqlValue:
     """SQL value of an array leaf: the element itself when single, else MATLAB's size summary."""
     n = len(items)
@@ -78,17 +94,16 @@ def summary_value(items: list[Any] | tuple[Any, ...]) -> SqlValue:
     if n == 1:
         only = items[0]
         return summary_value(only) if isinstance(only, (list, tuple)) else scalar_value(only)
-    if all(_is_number(x) or x is None for x in items) and any(_is_number(x) for x in items):
+    kinds = _element_types(items)  # bool is its own type here, not a number
+    if _numeric(kinds):
         return f"[{n}x1] double"
-    if all(isinstance(x, bool) for x in items):
+    if kinds == {bool}:
         return f"[{n}x1] logical"
-    if all(isinstance(x, (list, tuple)) for x in items):
-        widths = {len(x) for x in items}
-        cells = [v for row in items for v in row]
-        # MATLAB decodes null inside a numeric array as NaN
-        if len(widths) == 1 and all(_is_number(v) or v is None for v in cells) and any(map(_is_number, cells)):
+    if kinds <= _ROW_TYPES:
+        widths = set(map(len, items))
+        if len(widths) == 1:
             width = widths.pop()
-            if width >= 1:
+            if width >= 1 and _numeric(_element_types(v for row in items for v in row)):
                 return f"[{n}x{width}] double"
     return f"[{n}x1] cell"
 
@@ -100,30 +115,35 @@ def _is_struct_array(items: list[Any] | tuple[Any, ...]) -> bool:
     return all(x.keys() == keys for x in items[1:])
 
 
-def _walk(value: Any, block: str, path: str, out: list[IndexRow]) -> None:
+def _walk(value: Any, block: str, names: dict[str, str], path: str, out: list[IndexRow]) -> None:
+    """Append the rows of ``value`` at ``path``; ``names`` is the block's field-name cache."""
     kind = type(value)
     if kind is dict:
         for key, item in value.items():
-            _walk(item, block, f"{path}{_SEP}{key}", out)
-    elif kind is list or kind is tuple:
+            _walk(item, block, names, f"{path}{_SEP}{key}", out)
+        return
+    if kind is list or kind is tuple:
         if len(value) == 1 and type(value[0]) is dict:
-            _walk(value[0], block, path, out)
-        elif _is_struct_array(value):
+            _walk(value[0], block, names, path, out)
+            return
+        if _is_struct_array(value):
             for k, element in enumerate(value, start=1):
                 for key, item in element.items():
-                    _walk(item, block, f"{path}{_SEP}{key}_{k}", out)
-        else:
-            out.append((field_name(block, path), block, summary_value(value)))
+                    _walk(item, block, names, f"{path}{_SEP}{key}_{k}", out)
+            return
+        sql: SqlValue = summary_value(value)
     elif kind is str:
-        out.append((field_name(block, path), block, value or None))
+        sql = value or None
     elif kind is float:
-        out.append((field_name(block, path), block, None if value != value else value))
+        sql = None if value != value else value
     elif kind is int:
-        out.append((field_name(block, path), block, to_double(value)))
+        sql = to_double(value)
     elif isinstance(value, dict):  # dict subclasses, as the generic path
-        _walk(dict(value), block, path, out)
+        _walk(dict(value), block, names, path, out)
+        return
     else:
-        out.append((field_name(block, path), block, scalar_value(value)))
+        sql = scalar_value(value)
+    out.append((names.get(path) or field_name(block, path), block, sql))
 
 
 def _superclass_text(doc_class: dict[str, Any]) -> str | None:
@@ -170,8 +190,11 @@ def index_rows(props: dict[str, Any]) -> list[IndexRow]:
     for block, content in props.items():
         if block in RESERVED_KEYS or not isinstance(content, dict):
             continue
+        names = _field_names.get(block)
+        if names is None:
+            names = _field_names[block] = {}
         for key, item in content.items():
             if key.lower() == "doc_id":
                 continue
-            _walk(item, block, f"{block}{_SEP}{key}", out)
+            _walk(item, block, names, f"{block}{_SEP}{key}", out)
     return out

@@ -104,7 +104,6 @@ def format_number(value: float | int) -> str:
 # that are then replaced by the literals. (A real null or a string holding ".0" only takes
 # that second, still fast, path.) Only what orjson cannot encode (integers beyond 64 bits,
 # non-string keys, lone surrogates) goes to the Python writer.
-_NEEDS_FIXING = re.compile(rb"null|\.0(?:,|\n|$)")
 _TOKEN = secrets.token_hex(8)  # no real string can equal a sentinel
 _SENTINELS = {kind: f"\x00{kind}{_TOKEN}\x00" for kind in ("NaN", "Infinity", "-Infinity")}
 _SENTINEL_TEXT = re.compile(rb'"\\u0000(NaN|Infinity|-Infinity)' + _TOKEN.encode() + rb'\\u0000"')
@@ -134,7 +133,7 @@ def dumps(value: Any) -> str:
     """Encode like MATLAB's pretty jsonencode with NaN kept: 2-space indent, LF, no trailing newline."""
     try:
         fast = orjson.dumps(value, option=orjson.OPT_INDENT_2)
-        if _NEEDS_FIXING.search(fast):
+        if b"null" in fast or b".0," in fast or b".0\n" in fast or fast.endswith(b".0"):
             fast = orjson.dumps(_orjson_ready(value), option=orjson.OPT_INDENT_2)
             fast = _SENTINEL_TEXT.sub(lambda m: m.group(1), fast)
         return fast.decode("utf-8")
