@@ -101,6 +101,8 @@ class AddBatch:
         self.db_was_empty = False
         self.db_was_small = False
         self.deferred_indexes: list[tuple[str, str]] = []
+        self.known_ids: set[str] | None = None
+        self.known_uids: set[str] | None = None
         self.files_dir_abs = files_dir.resolve()
 
     def _start(self) -> None:
@@ -113,6 +115,11 @@ class AddBatch:
         self.db_was_empty = max_doc == 0
         live = self.conn.execute("SELECT count(*) FROM branch_docs").fetchone()[0]
         self.db_was_small = live < SMALL_DATABASE
+        if self.db_was_small and not self.db_was_empty:
+            # A small database's ids and uids fit in memory: chunks are checked against
+            # these sets, and only an actual clash goes to SQL.
+            self.known_ids = {i.lower() for (i,) in self.conn.execute("SELECT doc_id FROM docs")}
+            self.known_uids = {u.lower() for (u,) in self.conn.execute("SELECT uid FROM files")}
         self.files_dir.mkdir(exist_ok=True)
 
     def _field_idx(self, name: str, block: str) -> int:
@@ -138,7 +145,11 @@ class AddBatch:
             if doc_id in self.seen_ids:
                 raise DuplicateDocumentError(f"document {doc_id} appears twice in the documents being added")
             self.seen_ids.add(doc_id)
-        if not self.db_was_empty:
+        if self.known_ids is not None:
+            clashing = [i for i in doc_ids if i in self.known_ids]
+            if clashing:
+                self._clear_existing(clashing)
+        elif not self.db_was_empty:
             self._clear_existing(doc_ids)
         infos = [doc.file_info for doc in docs]
         self._check_uids(docs, infos)
@@ -238,6 +249,10 @@ class AddBatch:
                     uids.append((uid, doc))
         if not uids or self.db_was_empty:
             return
+        if self.known_uids is not None:
+            uids = [(u, doc) for u, doc in uids if u.lower() in self.known_uids]
+            if not uids:
+                return
         clash = None
         for part in chunks([u for u, _ in uids], CHUNK):  # stay far below SQLite's bound-variable limit
             marks = ",".join("?" * len(part))
