@@ -201,7 +201,8 @@ class AddBatch:
         transaction, so a failure restores the index.
         """
         self.deferred_indexes = list(self.conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name = ?", (META_INDEX,)))
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN (?, ?, ?)",
+            (META_INDEX, "docs_doc_id", "ndipy_docs_idx_id")))
         for name, _ in self.deferred_indexes:
             self.conn.execute(f'DROP INDEX "{name}"')
 
