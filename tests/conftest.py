@@ -6,10 +6,13 @@ import math
 import os
 import shutil
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from cloud_server import Account, CloudServer, cloud_server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NDI_SHARED_DIR", REPO_ROOT.parent / "shared"))
@@ -59,3 +62,16 @@ def mock_document_paths() -> list[Path]:
     paths = sorted(p for p in MATLAB_DOCUMENTS.glob("*.json") if not p.name.endswith(".compare.json"))
     assert len(paths) == 6
     return paths
+
+
+@pytest.fixture(scope="session")
+def cloud_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
+    """One local NDI Cloud server per test process, on a free loopback port with its own data folder."""
+    with cloud_server(tmp_path_factory.mktemp("cloud-data")) as server:
+        yield server
+
+
+@pytest.fixture
+def cloud(cloud_service: CloudServer) -> Account:
+    """A fresh user in a fresh organization of the running server, logged in (base URL, token, headers)."""
+    return cloud_service.account()

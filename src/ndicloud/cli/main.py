@@ -7,7 +7,7 @@ import sys
 import typer
 
 from .. import __version__
-from . import demo, local
+from . import demo, local, server
 
 app = typer.Typer(
     name="ndi-cloud",
@@ -17,6 +17,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(local.app, name="local")
+app.add_typer(server.app, name="server")
 app.command(name="demo")(demo.demo)
 
 

@@ -1,0 +1,5 @@
+"""``python -m ndicloud.cli``: the same as the ``ndi-cloud`` command."""
+
+from .main import main
+
+main()

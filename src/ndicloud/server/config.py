@@ -1,0 +1,28 @@
+"""Server settings: where data lives, how long tokens last, what the password policy is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class ServerConfig:
+    """Everything the server needs to know at start-up."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8787
+    public_url: str | None = None  # base of presigned URLs when behind a proxy; default http://host:port
+    token_ttl_s: int = 3600
+    password_min_length: int = 8
+    default_page_size: int = 20
+    max_page_size: int = 1000
+    max_json_body_bytes: int = 64 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

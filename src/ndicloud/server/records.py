@@ -1,0 +1,197 @@
+"""The server's records (users, organizations, memberships, revoked tokens, datasets) in SQLite.
+
+SQLite in WAL mode, one connection per thread; routes use only the methods below,
+so another backend (PostgreSQL, say) can replace this class without touching them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .ids import object_id, utc_timestamp
+
+DATABASE_FILE = "records.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE COLLATE NOCASE, name TEXT NOT NULL,
+    password_hash TEXT NOT NULL, is_admin INTEGER NOT NULL DEFAULT 0, is_validated INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS organizations (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS memberships (
+    user_id TEXT NOT NULL REFERENCES users(id), organization_id TEXT NOT NULL REFERENCES organizations(id),
+    can_upload INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (user_id, organization_id));
+CREATE TABLE IF NOT EXISTS revoked_tokens (token_id TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS datasets (
+    id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, metadata TEXT NOT NULL,
+    is_published INTEGER NOT NULL DEFAULT 0, is_submitted INTEGER NOT NULL DEFAULT 0,
+    is_deleted INTEGER NOT NULL DEFAULT 0, delete_command_time TEXT, delete_occurrence_time TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, uploaded_at TEXT);
+CREATE INDEX IF NOT EXISTS datasets_by_organization ON datasets (organization_id, created_at);
+CREATE INDEX IF NOT EXISTS datasets_published ON datasets (is_published, created_at);
+"""
+
+
+@dataclass(frozen=True)
+class Membership:
+    organization_id: str
+    name: str
+    can_upload: bool
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    email: str
+    name: str
+    password_hash: str
+    is_admin: bool
+    is_validated: bool
+    organizations: tuple[Membership, ...] = ()
+
+    def member_of(self, organization_id: str) -> Membership | None:
+        return next((m for m in self.organizations if m.organization_id == organization_id), None)
+
+
+@dataclass
+class DatasetRecord:
+    id: str
+    organization_id: str
+    metadata: dict[str, Any]
+    is_published: bool
+    is_submitted: bool
+    is_deleted: bool
+    delete_command_time: str | None
+    delete_occurrence_time: str | None
+    created_at: str
+    updated_at: str
+    uploaded_at: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Records:
+    """SQLite-backed records; safe to use from the server's worker threads."""
+
+    def __init__(self, data_dir: Path):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / DATABASE_FILE
+        self._local = threading.local()
+        with self._conn() as conn:
+            conn.executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+        return conn
+
+    # -- users and organizations ---------------------------------------------------------------
+
+    def add_user(self, email: str, name: str, password_hash: str, *, is_admin: bool = False) -> User:
+        user_id = object_id()
+        with self._conn() as conn:
+            conn.execute(
+                "INSERT INTO users (id, email, name, password_hash, is_admin, created_at) VALUES (?,?,?,?,?,?)",
+                (user_id, email, name, password_hash, int(is_admin), utc_timestamp()),
+            )
+        user = self.user_by_id(user_id)
+        assert user is not None
+        return user
+
+    def organization(self, name: str) -> str:
+        """The id of the organization with this name, created when it does not exist."""
+        with self._conn() as conn:
+            row = conn.execute("SELECT id FROM organizations WHERE name = ?", (name,)).fetchone()
+            if row:
+                return row[0]
+            org_id = object_id()
+            conn.execute("INSERT INTO organizations (id, name) VALUES (?, ?)", (org_id, name))
+            return org_id
+
+    def add_membership(self, user_id: str, organization_id: str, *, can_upload: bool = True) -> None:
+        with self._conn() as conn:
+            conn.execute("INSERT OR REPLACE INTO memberships (user_id, organization_id, can_upload) VALUES (?,?,?)",
+                         (user_id, organization_id, int(can_upload)))
+
+    def _user(self, column: str, value: str) -> User | None:
+        conn = self._conn()
+        row = conn.execute(f"SELECT id, email, name, password_hash, is_admin, is_validated FROM users "
+                           f"WHERE {column} = ?", (value,)).fetchone()
+        if row is None:
+            return None
+        memberships = tuple(
+            Membership(org_id, name, bool(can_upload)) for org_id, name, can_upload in conn.execute(
+                "SELECT o.id, o.name, m.can_upload FROM memberships m JOIN organizations o ON o.id = m.organization_id "
+                "WHERE m.user_id = ? ORDER BY o.name", (row[0],))
+        )
+        return User(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]), memberships)
+
+    def user_by_id(self, user_id: str) -> User | None:
+        return self._user("id", user_id)
+
+    def user_by_email(self, email: str) -> User | None:
+        return self._user("email", email)
+
+    # -- tokens --------------------------------------------------------------------------------
+
+    def revoke_token(self, token_id: str, expires: int) -> None:
+        with self._conn() as conn:
+            conn.execute("INSERT OR IGNORE INTO revoked_tokens (token_id, expires) VALUES (?, ?)", (token_id, expires))
+            conn.execute("DELETE FROM revoked_tokens WHERE expires < ?", (int(time.time()) - 60,))
+
+    def is_revoked(self, token_id: str) -> bool:
+        row = self._conn().execute("SELECT 1 FROM revoked_tokens WHERE token_id = ?", (token_id,)).fetchone()
+        return row is not None
+
+    # -- datasets ------------------------------------------------------------------------------
+
+    _DATASET_COLUMNS = ("id, organization_id, metadata, is_published, is_submitted, is_deleted, delete_command_time, "
+                        "delete_occurrence_time, created_at, updated_at, uploaded_at")
+
+    @staticmethod
+    def _dataset(row: tuple[Any, ...]) -> DatasetRecord:
+        return DatasetRecord(row[0], row[1], json.loads(row[2]), bool(row[3]), bool(row[4]), bool(row[5]),
+                             row[6], row[7], row[8], row[9], row[10])
+
+    def create_dataset(self, organization_id: str, metadata: dict[str, Any]) -> DatasetRecord:
+        dataset_id = object_id()
+        now = utc_timestamp()
+        with self._conn() as conn:
+            conn.execute(
+                "INSERT INTO datasets (id, organization_id, metadata, created_at, updated_at) VALUES (?,?,?,?,?)",
+                (dataset_id, organization_id, json.dumps(metadata, allow_nan=True), now, now),
+            )
+        record = self.dataset(dataset_id)
+        assert record is not None
+        return record
+
+    def dataset(self, dataset_id: str) -> DatasetRecord | None:
+        row = self._conn().execute(f"SELECT {self._DATASET_COLUMNS} FROM datasets WHERE id = ?",
+                                   (dataset_id,)).fetchone()
+        return None if row is None else self._dataset(row)
+
+    def update_dataset(self, dataset_id: str, metadata: dict[str, Any], **flags: Any) -> None:
+        columns = {"metadata": json.dumps(metadata, allow_nan=True), "updated_at": utc_timestamp(), **flags}
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        with self._conn() as conn:
+            conn.execute(f"UPDATE datasets SET {assignments} WHERE id = ?", (*columns.values(), dataset_id))
+
+    def list_datasets(self, where: str, params: tuple[Any, ...], page: int, page_size: int
+                      ) -> tuple[int, list[DatasetRecord]]:
+        """One page of the datasets matching a fixed WHERE clause of this module's callers, newest first."""
+        conn = self._conn()
+        total = conn.execute(f"SELECT count(*) FROM datasets WHERE {where}", params).fetchone()[0]
+        rows = conn.execute(
+            f"SELECT {self._DATASET_COLUMNS} FROM datasets WHERE {where} ORDER BY created_at DESC, id DESC "
+            "LIMIT ? OFFSET ?", (*params, page_size, (page - 1) * page_size)).fetchall()
+        return total, [self._dataset(r) for r in rows]

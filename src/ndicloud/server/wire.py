@@ -1,0 +1,86 @@
+"""Wire conventions (cloud-api §3): forgiving request bodies, sentinel strings for NaN, pagination."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+from urllib.parse import unquote_plus
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from .errors import ApiError, bad_request
+
+SENTINELS = {"nan": "__NDI__NaN__", "inf": "__NDI__Infinity__", "-inf": "__NDI__-Infinity__"}
+
+
+def to_wire(value: Any) -> Any:
+    """Non-finite numbers as NDI's sentinel strings (never bare tokens or null in responses)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return SENTINELS["nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")]
+    if isinstance(value, dict):
+        return {k: to_wire(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_wire(v) for v in value]
+    return value
+
+
+class WireJSONResponse(JSONResponse):
+    """JSON with non-finite numbers as sentinels."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(to_wire(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    """The request body as JSON, or None when it is empty.
+
+    Accepts bare NaN/Infinity tokens, and JSON declared as a form (NDI-matlab's
+    webwrite does that), percent-encoded or not.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise ApiError(413, f"request body of {declared} bytes is larger than the limit of {max_bytes}")
+    body = await request.body()
+    if len(body) > max_bytes:
+        raise ApiError(413, f"request body is larger than the limit of {max_bytes} bytes")
+    if not body.strip():
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad_request(f"request body is not UTF-8 (byte {exc.start})") from None
+    if "x-www-form-urlencoded" in request.headers.get("content-type", "") and text.lstrip()[:1] not in "{[":
+        text = unquote_plus(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise bad_request(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+
+
+async def read_object(request: Request, max_bytes: int, *, required: bool = True) -> dict[str, Any]:
+    value = await read_json(request, max_bytes)
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise bad_request("request body must be a JSON object")
+    return value
+
+
+def page_params(request: Request, default_size: int, max_size: int) -> tuple[int, int]:
+    """``page`` (from 1) and ``pageSize`` (clamped to the maximum); anything else is a 400."""
+    values = []
+    for name, default in (("page", 1), ("pageSize", default_size)):
+        raw = request.query_params.get(name)
+        if raw is None:
+            values.append(default)
+            continue
+        try:
+            number = int(raw)
+        except ValueError:
+            raise bad_request(f"{name} must be a whole number, got {raw!r}") from None
+        if number < 1:
+            raise bad_request(f"{name} must be at least 1, got {number}")
+        values.append(number)
+    return values[0], min(values[1], max_size)

@@ -1,0 +1,69 @@
+"""A running local NDI Cloud server for tests: real HTTP on a free loopback port."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from ndicloud.server import ServerConfig
+from ndicloud.server.accounts import add_user
+from ndicloud.server.records import Records
+from ndicloud.server.runner import running_server
+
+_numbers = itertools.count(1)
+
+
+@dataclass
+class Account:
+    """A seeded user, logged in over HTTP."""
+
+    email: str
+    password: str
+    user_id: str
+    organization_id: str
+    token: str
+    base_url: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class CloudServer:
+    config: ServerConfig
+    records: Records = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.records = Records(self.config.data_dir)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.config.base_url}/v1"
+
+    def login(self, email: str, password: str) -> str:
+        reply = httpx.post(f"{self.base_url}/auth/login", json={"email": email, "password": password})
+        reply.raise_for_status()
+        return reply.json()["token"]
+
+    def account(self, *, organization: str | None = None, admin: bool = False, can_upload: bool = True) -> Account:
+        """A new user (in a new organization unless one is named), logged in."""
+        n = next(_numbers)
+        email = f"user{n}-{secrets.token_hex(3)}@lab.example"
+        password = secrets.token_urlsafe(12)
+        seeded = add_user(self.records, email, password, organization or f"org-{n}-{secrets.token_hex(3)}",
+                          is_admin=admin, can_upload=can_upload)
+        return Account(email, password, seeded.user.id, seeded.organization_id, self.login(email, password),
+                       self.base_url)
+
+
+@contextmanager
+def cloud_server(data_dir: Path, **settings: object) -> Iterator[CloudServer]:
+    with running_server(ServerConfig(data_dir=data_dir, port=0, **settings)) as config:  # type: ignore[arg-type]
+        yield CloudServer(config)
