@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -12,18 +13,31 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .config import ServerConfig
 from .errors import ApiError
 from .records import Records
-from .routes import accounts, datasets
+from .routes import accounts, datasets, lifecycle
 from .security import TokenService, load_or_create_secret
 from .wire import WireJSONResponse
+from .worker import Worker
 
 log = logging.getLogger("ndicloud.server")
 
 
 def create_app(config: ServerConfig) -> FastAPI:
     """A server application over the records in ``config.data_dir``."""
-    app = FastAPI(title="NDI Cloud (local)", docs_url=None, redoc_url=None)
+    records = Records(config.data_dir)
+    worker = Worker(records, config.worker_interval_s)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+
+    app = FastAPI(title="NDI Cloud (local)", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.config = config
-    app.state.records = Records(config.data_dir)
+    app.state.records = records
+    app.state.worker = worker
     app.state.tokens = TokenService(load_or_create_secret(config.data_dir), config.token_ttl_s)
 
     @app.exception_handler(ApiError)
@@ -44,6 +58,6 @@ def create_app(config: ServerConfig) -> FastAPI:
                  (time.perf_counter() - started) * 1000)
         return response
 
-    for module in (accounts, datasets):
+    for module in (accounts, lifecycle, datasets):  # lifecycle first: its fixed paths before /datasets/{id}
         app.include_router(module.router, prefix="/v1")
     return app

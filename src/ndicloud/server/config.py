@@ -19,6 +19,10 @@ class ServerConfig:
     default_page_size: int = 20
     max_page_size: int = 1000
     max_json_body_bytes: int = 64 * 1024 * 1024
+    # Deferred work, as on the real service (cloud-api §10.5); 0 in fast tests.
+    publish_delay_s: float = 2.0
+    undelete_delay_s: float = 2.0
+    worker_interval_s: float = 0.05
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

@@ -32,9 +32,11 @@ CREATE TABLE IF NOT EXISTS datasets (
     id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, metadata TEXT NOT NULL,
     is_published INTEGER NOT NULL DEFAULT 0, is_submitted INTEGER NOT NULL DEFAULT 0,
     is_deleted INTEGER NOT NULL DEFAULT 0, delete_command_time TEXT, delete_occurrence_time TEXT,
-    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, uploaded_at TEXT);
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, uploaded_at TEXT,
+    branch_of TEXT, pending_action TEXT, pending_due REAL, delete_due REAL);
 CREATE INDEX IF NOT EXISTS datasets_by_organization ON datasets (organization_id, created_at);
 CREATE INDEX IF NOT EXISTS datasets_published ON datasets (is_published, created_at);
+CREATE INDEX IF NOT EXISTS datasets_branches ON datasets (branch_of);
 """
 
 
@@ -72,6 +74,8 @@ class DatasetRecord:
     created_at: str
     updated_at: str
     uploaded_at: str | None
+    branch_of: str | None = None
+    pending_action: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -156,20 +160,22 @@ class Records:
     # -- datasets ------------------------------------------------------------------------------
 
     _DATASET_COLUMNS = ("id, organization_id, metadata, is_published, is_submitted, is_deleted, delete_command_time, "
-                        "delete_occurrence_time, created_at, updated_at, uploaded_at")
+                        "delete_occurrence_time, created_at, updated_at, uploaded_at, branch_of, pending_action")
 
     @staticmethod
     def _dataset(row: tuple[Any, ...]) -> DatasetRecord:
         return DatasetRecord(row[0], row[1], json.loads(row[2]), bool(row[3]), bool(row[4]), bool(row[5]),
-                             row[6], row[7], row[8], row[9], row[10])
+                             row[6], row[7], row[8], row[9], row[10], row[11], row[12])
 
-    def create_dataset(self, organization_id: str, metadata: dict[str, Any]) -> DatasetRecord:
+    def create_dataset(self, organization_id: str, metadata: dict[str, Any], *,
+                       branch_of: str | None = None) -> DatasetRecord:
         dataset_id = object_id()
         now = utc_timestamp()
         with self._conn() as conn:
             conn.execute(
-                "INSERT INTO datasets (id, organization_id, metadata, created_at, updated_at) VALUES (?,?,?,?,?)",
-                (dataset_id, organization_id, json.dumps(metadata, allow_nan=True), now, now),
+                "INSERT INTO datasets (id, organization_id, metadata, created_at, updated_at, branch_of) "
+                "VALUES (?,?,?,?,?,?)",
+                (dataset_id, organization_id, json.dumps(metadata, allow_nan=True), now, now, branch_of),
             )
         record = self.dataset(dataset_id)
         assert record is not None
@@ -195,3 +201,45 @@ class Records:
             f"SELECT {self._DATASET_COLUMNS} FROM datasets WHERE {where} ORDER BY created_at DESC, id DESC "
             "LIMIT ? OFFSET ?", (*params, page_size, (page - 1) * page_size)).fetchall()
         return total, [self._dataset(r) for r in rows]
+
+    # -- deletion and deferred actions (carried out by the worker) -------------------------------
+
+    def soft_delete_dataset(self, dataset_id: str, due: float) -> None:
+        """Hide the dataset now; the worker prunes it for good at ``due`` (Unix seconds)."""
+        with self._conn() as conn:
+            conn.execute("UPDATE datasets SET is_deleted = 1, delete_command_time = ?, delete_occurrence_time = ?, "
+                         "delete_due = ?, pending_action = NULL, pending_due = NULL WHERE id = ?",
+                         (utc_timestamp(), utc_timestamp(due), due, dataset_id))
+
+    def prune_dataset(self, dataset_id: str) -> None:
+        """Remove the dataset's records for good."""
+        with self._conn() as conn:
+            conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
+
+    def schedule(self, dataset_id: str, action: str, due: float) -> None:
+        """Ask the worker to carry out ``action`` (publish, unpublish, undelete) at ``due``."""
+        with self._conn() as conn:
+            conn.execute("UPDATE datasets SET pending_action = ?, pending_due = ? WHERE id = ?",
+                         (action, due, dataset_id))
+
+    def due_actions(self, now: float) -> list[tuple[str, str]]:
+        rows = self._conn().execute(
+            "SELECT id, pending_action FROM datasets WHERE pending_due IS NOT NULL AND pending_due <= ?", (now,))
+        return list(rows)
+
+    def finish_action(self, dataset_id: str, action: str) -> None:
+        """Apply a due action and clear it (only if it is still the pending one)."""
+        changes = {
+            "publish": "is_published = 1",
+            "unpublish": "is_published = 0",
+            "undelete": "is_deleted = 0, delete_command_time = NULL, delete_occurrence_time = NULL, delete_due = NULL",
+        }[action]
+        with self._conn() as conn:
+            conn.execute(f"UPDATE datasets SET {changes}, pending_action = NULL, pending_due = NULL, updated_at = ? "
+                         "WHERE id = ? AND pending_action = ?", (utc_timestamp(), dataset_id, action))
+
+    def due_prunes(self, now: float) -> list[str]:
+        rows = self._conn().execute(
+            "SELECT id FROM datasets WHERE is_deleted = 1 AND delete_due IS NOT NULL AND delete_due <= ? "
+            "AND (pending_action IS NULL OR pending_action != 'undelete')", (now,))
+        return [r[0] for r in rows]

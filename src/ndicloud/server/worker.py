@@ -1,0 +1,54 @@
+"""The background worker: deferred work the real service also does later (cloud-api §10.5).
+
+Pending work lives in the records (a due time per dataset), so it survives a restart;
+the worker only polls for what is due. A delay of 0 removes the wait, not the worker:
+clients must still poll, as they must against the real service.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from .records import Records
+
+log = logging.getLogger("ndicloud.server.worker")
+
+
+class Worker:
+    """Applies due publish/unpublish/undelete actions and prunes expired deletions."""
+
+    def __init__(self, records: Records, interval_s: float = 0.05):
+        self.records = records
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ndi-cloud-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def run_due(self, now: float | None = None) -> int:
+        """Carry out everything due at ``now``; returns how many items were handled."""
+        moment = time.time() if now is None else now
+        handled = 0
+        for dataset_id, action in self.records.due_actions(moment):
+            self.records.finish_action(dataset_id, action)
+            log.info("dataset %s: %s done", dataset_id, action)
+            handled += 1
+        for dataset_id in self.records.due_prunes(moment):
+            self.records.prune_dataset(dataset_id)
+            log.info("dataset %s: pruned", dataset_id)
+            handled += 1
+        return handled
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.run_due()
+            except Exception:  # the worker must outlive one bad item; logged with its trace
+                log.exception("background work failed; retrying on the next tick")
