@@ -526,3 +526,9 @@ def test_write_to_file_and_read_back(tmp_path: Path) -> None:
         out = tmp_path / name
         out.write_bytes(doc.to_json().encode("utf-8"))
         assert Document.from_file(out).hash() == doc.hash()
+
+
+def test_cloud_document_detail_drops_its_cloud_id():
+    doc = Document.new("demoNDI", properties={"demoNDI": {"value": 1}})
+    detail = json.dumps({"id": "68c05864f81ed200dc9a7e5c", **doc.properties})
+    assert Document.from_json(detail).properties == doc.properties

@@ -99,10 +99,15 @@ class Document:
 
     @classmethod
     def from_json(cls, text: str | bytes, source: str | None = None) -> Document:
-        """Parse a document from JSON text (MATLAB's literals and cloud sentinels accepted)."""
+        """Parse a document from JSON text (MATLAB's literals and cloud sentinels accepted).
+
+        NDI Cloud's shapes are unwrapped: a bulk-fetch entry's ``data``, a detail's top-level cloud ``id``.
+        """
         data = jsonio.loads(text, source)
         if "data" in data and "ndiId" in data and isinstance(data["data"], dict):
             data = data["data"]  # a cloud bulk-fetch entry wraps the document
+        elif ids.is_cloud_id(data.get("id")) and isinstance(data.get("base"), dict):
+            data = {k: v for k, v in data.items() if k != "id"}  # a cloud detail adds its cloud id on top
         try:
             return cls(data)
         except InvalidDocumentError as exc:

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .config import ServerConfig
 from .errors import ApiError
 from .records import Records
-from .routes import accounts, datasets, lifecycle
+from .routes import accounts, datasets, documents, lifecycle
 from .security import TokenService, load_or_create_secret
 from .wire import WireJSONResponse
 from .worker import Worker
@@ -58,6 +58,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                  (time.perf_counter() - started) * 1000)
         return response
 
-    for module in (accounts, lifecycle, datasets):  # lifecycle first: its fixed paths before /datasets/{id}
+    # lifecycle first: its fixed paths (/datasets/deleted, ...) must match before /datasets/{id}
+    for module in (accounts, lifecycle, datasets, documents):
         app.include_router(module.router, prefix="/v1")
     return app

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .documents import Documents
 from .ids import object_id, utc_timestamp
 
 DATABASE_FILE = "records.sqlite"
@@ -88,6 +89,7 @@ class Records:
         self._local = threading.local()
         with self._conn() as conn:
             conn.executescript(_SCHEMA)
+        self.documents = Documents(self._conn)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -212,7 +214,8 @@ class Records:
                          (utc_timestamp(), utc_timestamp(due), due, dataset_id))
 
     def prune_dataset(self, dataset_id: str) -> None:
-        """Remove the dataset's records for good."""
+        """Remove the dataset's records, and its documents, for good."""
+        self.documents.prune_dataset(dataset_id)
         with self._conn() as conn:
             conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
 

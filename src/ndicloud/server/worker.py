@@ -44,6 +44,7 @@ class Worker:
             self.records.prune_dataset(dataset_id)
             log.info("dataset %s: pruned", dataset_id)
             handled += 1
+        handled += self.records.documents.prune_due(moment)
         return handled
 
     def _run(self) -> None:

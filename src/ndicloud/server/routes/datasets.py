@@ -27,7 +27,7 @@ PROTECTED = frozenset({"_id", "id", "organizationId", "isPublished", "isDeleted"
                        "documentCount", "files", "documents", "isSubscribed"})
 
 
-def _status(dataset: DatasetRecord) -> dict[str, Any]:
+def _status(dataset: DatasetRecord, document_count: int = 0) -> dict[str, Any]:
     return {
         "organizationId": dataset.organization_id,
         "createdAt": dataset.created_at,
@@ -38,14 +38,14 @@ def _status(dataset: DatasetRecord) -> dict[str, Any]:
         "isDeleted": dataset.is_deleted,
         "isSubscribed": False,
         "totalSize": 0,
-        "documentCount": 0,
+        "documentCount": document_count,
     }
 
 
-def detail_json(dataset: DatasetRecord) -> dict[str, Any]:
+def detail_json(dataset: DatasetRecord, document_count: int = 0) -> dict[str, Any]:
     """The detail (D3): the id in ``_id``, every metadata field, status, files and documents."""
     publish_status = "published" if dataset.is_published else ("submitted" if dataset.is_submitted else "draft")
-    return {"_id": dataset.id, **DETAIL_DEFAULTS, **dataset.metadata, **_status(dataset),
+    return {"_id": dataset.id, **DETAIL_DEFAULTS, **dataset.metadata, **_status(dataset, document_count),
             "publishStatus": publish_status, "files": [], "documents": []}
 
 
@@ -106,8 +106,9 @@ async def published_datasets(request: Request) -> WireJSONResponse:
 @router.get("/datasets/{dataset_id}")
 async def dataset_detail(request: Request, dataset_id: str) -> WireJSONResponse:
     user = optional_user(request)
-    dataset = readable_dataset(request.app.state.records, user, dataset_id)
-    return WireJSONResponse(detail_json(dataset))
+    records: Records = request.app.state.records
+    dataset = readable_dataset(records, user, dataset_id)
+    return WireJSONResponse(detail_json(dataset, records.documents.count(dataset.id)))
 
 
 @router.post("/datasets/{dataset_id}")
