@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .blobs import BlobStore
 from .config import ServerConfig
 from .errors import ApiError
+from .presign import Presigner
 from .records import Records
-from .routes import accounts, datasets, documents, lifecycle
+from .routes import accounts, datasets, documents, files, lifecycle, storage
 from .security import TokenService, load_or_create_secret
 from .wire import WireJSONResponse
 from .worker import Worker
@@ -24,7 +26,9 @@ log = logging.getLogger("ndicloud.server")
 def create_app(config: ServerConfig) -> FastAPI:
     """A server application over the records in ``config.data_dir``."""
     records = Records(config.data_dir)
-    worker = Worker(records, config.worker_interval_s)
+    blobs = BlobStore(config.data_dir)
+    worker = Worker(records, blobs, config.worker_interval_s)
+    secret = load_or_create_secret(config.data_dir)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -38,7 +42,17 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.config = config
     app.state.records = records
     app.state.worker = worker
-    app.state.tokens = TokenService(load_or_create_secret(config.data_dir), config.token_ttl_s)
+    app.state.tokens = TokenService(secret, config.token_ttl_s)
+    app.state.blobs = blobs
+    app.state.presigner = Presigner(secret, config.base_url, config.url_ttl_s)
+
+    def on_object_stored(key: str, size: int) -> None:
+        """After a presigned PUT: a file under files/<dataset>/<uid> is registered (after the delay)."""
+        parts = key.split("/")
+        if len(parts) == 3 and parts[0] == "files" and records.dataset(parts[1]) is not None:
+            records.files.register(parts[1], parts[2], size, key, config.file_registration_delay_s)
+
+    app.state.on_object_stored = on_object_stored
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> Response:
@@ -59,6 +73,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         return response
 
     # lifecycle first: its fixed paths (/datasets/deleted, ...) must match before /datasets/{id}
-    for module in (accounts, lifecycle, datasets, documents):
+    for module in (accounts, lifecycle, datasets, documents, files):
         app.include_router(module.router, prefix="/v1")
+    app.include_router(storage.router)  # presigned storage lives outside /v1
     return app

@@ -19,7 +19,10 @@ class ServerConfig:
     default_page_size: int = 20
     max_page_size: int = 1000
     max_json_body_bytes: int = 64 * 1024 * 1024
+    url_ttl_s: int = 3600  # lifetime of presigned storage URLs
+    max_object_bytes: int = 5 * 1024**3  # S3's single-PUT limit
     # Deferred work, as on the real service (cloud-api §10.5); 0 in fast tests.
+    file_registration_delay_s: float = 1.0
     publish_delay_s: float = 2.0
     undelete_delay_s: float = 2.0
     worker_interval_s: float = 0.05

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .documents import Documents
+from .filestore import FileRegistry
 from .ids import object_id, utc_timestamp
 
 DATABASE_FILE = "records.sqlite"
@@ -87,9 +88,11 @@ class Records:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / DATABASE_FILE
         self._local = threading.local()
+        self.pruned_blob_keys: list[str] = []  # bytes of pruned datasets, for the worker to remove
         with self._conn() as conn:
             conn.executescript(_SCHEMA)
         self.documents = Documents(self._conn)
+        self.files = FileRegistry(self._conn)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -216,6 +219,7 @@ class Records:
     def prune_dataset(self, dataset_id: str) -> None:
         """Remove the dataset's records, and its documents, for good."""
         self.documents.prune_dataset(dataset_id)
+        self.pruned_blob_keys.extend(self.files.delete_dataset(dataset_id))
         with self._conn() as conn:
             conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
 

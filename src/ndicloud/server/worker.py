@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 
+from .blobs import BlobStore
 from .records import Records
 
 log = logging.getLogger("ndicloud.server.worker")
@@ -19,8 +20,9 @@ log = logging.getLogger("ndicloud.server.worker")
 class Worker:
     """Applies due publish/unpublish/undelete actions and prunes expired deletions."""
 
-    def __init__(self, records: Records, interval_s: float = 0.05):
+    def __init__(self, records: Records, blobs: BlobStore, interval_s: float = 0.05):
         self.records = records
+        self.blobs = blobs
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ndi-cloud-worker", daemon=True)
@@ -45,6 +47,8 @@ class Worker:
             log.info("dataset %s: pruned", dataset_id)
             handled += 1
         handled += self.records.documents.prune_due(moment)
+        while self.records.pruned_blob_keys:
+            self.blobs.delete(self.records.pruned_blob_keys.pop())
         return handled
 
     def _run(self) -> None:

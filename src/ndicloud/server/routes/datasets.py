@@ -27,7 +27,7 @@ PROTECTED = frozenset({"_id", "id", "organizationId", "isPublished", "isDeleted"
                        "documentCount", "files", "documents", "isSubscribed"})
 
 
-def _status(dataset: DatasetRecord, document_count: int = 0) -> dict[str, Any]:
+def _status(dataset: DatasetRecord, document_count: int = 0, total_size: int = 0) -> dict[str, Any]:
     return {
         "organizationId": dataset.organization_id,
         "createdAt": dataset.created_at,
@@ -37,16 +37,19 @@ def _status(dataset: DatasetRecord, document_count: int = 0) -> dict[str, Any]:
         "isSubmitted": dataset.is_submitted,
         "isDeleted": dataset.is_deleted,
         "isSubscribed": False,
-        "totalSize": 0,
+        "totalSize": total_size,
         "documentCount": document_count,
     }
 
 
-def detail_json(dataset: DatasetRecord, document_count: int = 0) -> dict[str, Any]:
+def detail_json(dataset: DatasetRecord, document_count: int = 0,
+                files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The detail (D3): the id in ``_id``, every metadata field, status, files and documents."""
     publish_status = "published" if dataset.is_published else ("submitted" if dataset.is_submitted else "draft")
-    return {"_id": dataset.id, **DETAIL_DEFAULTS, **dataset.metadata, **_status(dataset, document_count),
-            "publishStatus": publish_status, "files": [], "documents": []}
+    files = files or []
+    total_size = sum(int(f.get("size", 0)) for f in files)
+    return {"_id": dataset.id, **DETAIL_DEFAULTS, **dataset.metadata, **_status(dataset, document_count, total_size),
+            "publishStatus": publish_status, "files": files, "documents": []}
 
 
 def list_item_json(dataset: DatasetRecord) -> dict[str, Any]:
@@ -108,7 +111,8 @@ async def dataset_detail(request: Request, dataset_id: str) -> WireJSONResponse:
     user = optional_user(request)
     records: Records = request.app.state.records
     dataset = readable_dataset(records, user, dataset_id)
-    return WireJSONResponse(detail_json(dataset, records.documents.count(dataset.id)))
+    files = [entry.json() for entry in records.files.list(dataset.id)]
+    return WireJSONResponse(detail_json(dataset, records.documents.count(dataset.id), files))
 
 
 @router.post("/datasets/{dataset_id}")

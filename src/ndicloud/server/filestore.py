@@ -1,0 +1,61 @@
+"""The registry of a dataset's binary files: uid, size, owner (cloud-api §4 file entry, §10.4)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .ids import utc_timestamp
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    dataset_id TEXT NOT NULL, uid TEXT NOT NULL, size INTEGER NOT NULL, source_dataset_id TEXT NOT NULL,
+    blob_key TEXT NOT NULL, visible_after REAL NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (dataset_id, uid));
+"""
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    uid: str
+    size: int
+    source_dataset_id: str
+    blob_key: str
+
+    def json(self) -> dict[str, object]:
+        return {"uid": self.uid, "uploaded": True, "size": self.size, "sourceDatasetId": self.source_dataset_id}
+
+
+class FileRegistry:
+    """Files appear only once their bytes are stored, and after the registration delay (as on the real service)."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]):
+        self._conn = connect
+        with self._conn() as conn:
+            conn.executescript(SCHEMA)
+
+    def register(self, dataset_id: str, uid: str, size: int, blob_key: str, delay_s: float) -> None:
+        with self._conn() as conn:
+            conn.execute("INSERT OR REPLACE INTO files (dataset_id, uid, size, source_dataset_id, blob_key, "
+                         "visible_after, created_at) VALUES (?,?,?,?,?,?,?)",
+                         (dataset_id, uid, size, dataset_id, blob_key, time.time() + delay_s, utc_timestamp()))
+
+    def get(self, dataset_id: str, uid: str) -> FileEntry | None:
+        row = self._conn().execute(
+            "SELECT uid, size, source_dataset_id, blob_key FROM files WHERE dataset_id = ? AND uid = ? "
+            "AND visible_after <= ?", (dataset_id, uid, time.time())).fetchone()
+        return None if row is None else FileEntry(*row)
+
+    def list(self, dataset_id: str) -> list[FileEntry]:
+        rows = self._conn().execute(
+            "SELECT uid, size, source_dataset_id, blob_key FROM files WHERE dataset_id = ? AND visible_after <= ? "
+            "ORDER BY uid", (dataset_id, time.time()))
+        return [FileEntry(*r) for r in rows]
+
+    def delete_dataset(self, dataset_id: str) -> list[str]:
+        """Forget a dataset's files; returns their storage keys so the bytes can be removed."""
+        with self._conn() as conn:
+            keys = [r[0] for r in conn.execute("SELECT blob_key FROM files WHERE dataset_id = ?", (dataset_id,))]
+            conn.execute("DELETE FROM files WHERE dataset_id = ?", (dataset_id,))
+        return keys

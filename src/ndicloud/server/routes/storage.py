@@ -1,0 +1,59 @@
+"""Presigned storage (cloud-api §10.4): outside /v1, like S3 to clients. PUT streams to disk; GET serves ranges."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse
+
+from ..blobs import BlobStore, ObjectTooLarge, valid_key
+from ..presign import STORAGE_PREFIX
+
+router = APIRouter()
+
+
+def s3_error(status: int, code: str, message: str) -> Response:
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+            f"<Message>{escape(message)}</Message></Error>")
+    return Response(body, status_code=status, media_type="application/xml")
+
+
+def _refusal(request: Request, method: str, key: str) -> Response | None:
+    if "authorization" in request.headers:  # one authentication mechanism only; also catches a leaked token
+        return s3_error(400, "InvalidArgument", "Only one auth mechanism allowed; remove the Authorization header")
+    reason = request.app.state.presigner.check(method, key, request.query_params.get("expires"),
+                                               request.query_params.get("signature"))
+    if reason is not None:
+        return s3_error(403, "AccessDenied", reason)
+    if not valid_key(key):
+        return s3_error(400, "InvalidArgument", "Invalid object key")
+    return None
+
+
+@router.put(STORAGE_PREFIX + "/{key:path}")
+async def put_object(request: Request, key: str) -> Response:
+    refused = _refusal(request, "PUT", key)
+    if refused is not None:
+        return refused
+    blobs: BlobStore = request.app.state.blobs
+    config = request.app.state.config
+    try:
+        size = await blobs.write(key, request.stream(), config.max_object_bytes)
+    except ObjectTooLarge:
+        return s3_error(400, "EntityTooLarge", f"Your proposed upload exceeds the maximum of {config.max_object_bytes}")
+    request.app.state.on_object_stored(key, size)
+    stat = blobs.path(key).stat()
+    return Response(status_code=200, headers={"ETag": f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'})
+
+
+@router.api_route(STORAGE_PREFIX + "/{key:path}", methods=["GET", "HEAD"])
+async def get_object(request: Request, key: str) -> Response:
+    refused = _refusal(request, request.method, key)
+    if refused is not None:
+        return refused
+    path = request.app.state.blobs.path(key)
+    if not path.is_file():
+        return s3_error(404, "NoSuchKey", "The specified key does not exist.")
+    media_type = "application/zip" if key.endswith(".zip") else "application/octet-stream"
+    return FileResponse(path, media_type=media_type)
