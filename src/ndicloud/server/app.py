@@ -13,9 +13,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .blobs import BlobStore
 from .config import ServerConfig
 from .errors import ApiError
+from .ids import utc_timestamp
 from .presign import Presigner
 from .records import Records
-from .routes import accounts, datasets, documents, files, lifecycle, storage
+from .routes import accounts, bulk, datasets, documents, files, lifecycle, storage
 from .security import TokenService, load_or_create_secret
 from .wire import WireJSONResponse
 from .worker import Worker
@@ -47,10 +48,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.presigner = Presigner(secret, config.base_url, config.url_ttl_s)
 
     def on_object_stored(key: str, size: int) -> None:
-        """After a presigned PUT: a file under files/<dataset>/<uid> is registered (after the delay)."""
+        """After a presigned PUT: register a single file, or hand an uploaded zip to the worker."""
         parts = key.split("/")
         if len(parts) == 3 and parts[0] == "files" and records.dataset(parts[1]) is not None:
             records.files.register(parts[1], parts[2], size, key, config.file_registration_delay_s)
+            return
+        transfer = records.transfers.by_key(key)
+        if transfer is not None and transfer.kind in ("documents", "files") and transfer.state == "queued":
+            delay = config.document_ingest_delay_s if transfer.kind == "documents" else config.zip_extract_delay_s
+            records.transfers.update(transfer.id, state="extracting", started_at=utc_timestamp(),
+                                     due=time.time() + delay)
 
     app.state.on_object_stored = on_object_stored
 
@@ -73,7 +80,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         return response
 
     # lifecycle first: its fixed paths (/datasets/deleted, ...) must match before /datasets/{id}
-    for module in (accounts, lifecycle, datasets, documents, files):
+    # Fixed path segments must match before parameters: bulk's .../documents/bulk-upload before
+    # documents' .../documents/{document_id}, and F2's .../files/bulk before F1's .../files/{file_uid}.
+    for module in (accounts, lifecycle, datasets, bulk, documents, files):
         app.include_router(module.router, prefix="/v1")
     app.include_router(storage.router)  # presigned storage lives outside /v1
     return app

@@ -23,6 +23,9 @@ class ServerConfig:
     max_object_bytes: int = 5 * 1024**3  # S3's single-PUT limit
     # Deferred work, as on the real service (cloud-api §10.5); 0 in fast tests.
     file_registration_delay_s: float = 1.0
+    document_ingest_delay_s: float = 1.0
+    zip_extract_delay_s: float = 1.0
+    download_delay_s: float = 1.0
     publish_delay_s: float = 2.0
     undelete_delay_s: float = 2.0
     worker_interval_s: float = 0.05

@@ -105,13 +105,20 @@ class Documents:
 
     def fetch(self, dataset_id: str, document_ids: list[str]) -> list[StoredDocument]:
         """Live documents of this dataset among ``document_ids`` (others silently left out)."""
-        if not document_ids:
-            return []
-        marks = ",".join("?" * len(document_ids))
-        rows = self._conn().execute(
-            f"SELECT {_COLUMNS} FROM documents WHERE dataset_id = ? AND is_deleted = 0 AND id IN ({marks}) "
-            "ORDER BY seq", (dataset_id, *document_ids))
-        return [_row(r) for r in rows]
+        found: list[StoredDocument] = []
+        for start in range(0, len(document_ids), 500):  # far below SQLite's bound-variable limit
+            part = document_ids[start:start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._conn().execute(
+                f"SELECT {_COLUMNS} FROM documents WHERE dataset_id = ? AND is_deleted = 0 AND id IN ({marks}) "
+                "ORDER BY seq", (dataset_id, *part))
+            found.extend(_row(r) for r in rows)
+        return found
+
+    def live_ids(self, dataset_id: str) -> list[str]:
+        rows = self._conn().execute("SELECT id FROM documents WHERE dataset_id = ? AND is_deleted = 0 ORDER BY seq",
+                                    (dataset_id,))
+        return [r[0] for r in rows]
 
     def count(self, dataset_id: str, *, include_deleted: bool = False) -> int:
         deleted = "" if include_deleted else " AND is_deleted = 0"

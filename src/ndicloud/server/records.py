@@ -17,6 +17,7 @@ from typing import Any
 from .documents import Documents
 from .filestore import FileRegistry
 from .ids import object_id, utc_timestamp
+from .uploads import Transfers
 
 DATABASE_FILE = "records.sqlite"
 
@@ -93,6 +94,7 @@ class Records:
             conn.executescript(_SCHEMA)
         self.documents = Documents(self._conn)
         self.files = FileRegistry(self._conn)
+        self.transfers = Transfers(self._conn)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -12,17 +12,21 @@ import threading
 import time
 
 from .blobs import BlobStore
+from .ingest import ZipLimits
 from .records import Records
+from .transfers_work import run_transfer
 
 log = logging.getLogger("ndicloud.server.worker")
 
 
 class Worker:
-    """Applies due publish/unpublish/undelete actions and prunes expired deletions."""
+    """Applies due publish/unpublish/undelete actions, prunes expired deletions, runs bulk transfers."""
 
-    def __init__(self, records: Records, blobs: BlobStore, interval_s: float = 0.05):
+    def __init__(self, records: Records, blobs: BlobStore, interval_s: float = 0.05,
+                 zip_limits: ZipLimits | None = None):
         self.records = records
         self.blobs = blobs
+        self.zip_limits = zip_limits or ZipLimits()
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ndi-cloud-worker", daemon=True)
@@ -47,6 +51,15 @@ class Worker:
             log.info("dataset %s: pruned", dataset_id)
             handled += 1
         handled += self.records.documents.prune_due(moment)
+        for transfer in self.records.transfers.due(moment):
+            try:
+                run_transfer(self.records, self.blobs, transfer, self.zip_limits)
+            except Exception:  # one broken transfer must not stop the others; logged with its trace
+                log.exception("transfer %s (%s) failed", transfer.id, transfer.kind)
+                self.records.transfers.update(transfer.id, state="failed", due=None,
+                                              error="the server failed to process this transfer")
+            handled += 1
+        handled += self.records.transfers.expire_unused(moment)
         while self.records.pruned_blob_keys:
             self.blobs.delete(self.records.pruned_blob_keys.pop())
         return handled

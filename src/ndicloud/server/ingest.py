@@ -1,0 +1,128 @@
+"""Reading uploaded zips safely (cloud-api §10.5): documents zips and file zips.
+
+Every entry is checked before anything is used: no absolute paths, no '..', no links,
+no encryption, no repeated names, sizes and ratios inside limits (zip-bomb guard).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import stat
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+_UID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+class ZipRejected(Exception):
+    """The zip cannot be used; the message names the entry and the reason."""
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    max_entries: int = 100_000
+    max_total_bytes: int = 20 * 1024**3
+    max_ratio: int = 200  # uncompressed : compressed, per entry
+    max_json_bytes: int = 1024**3  # document zips are parsed in memory
+
+
+def _checked_entries(archive: zipfile.ZipFile, limits: ZipLimits) -> list[zipfile.ZipInfo]:
+    entries = [info for info in archive.infolist() if not info.is_dir()]
+    if len(entries) > limits.max_entries:
+        raise ZipRejected(f"zip has {len(entries)} entries, more than the limit of {limits.max_entries}")
+    total = 0
+    for info in entries:
+        name = info.filename
+        path = PurePosixPath(name.replace("\\", "/"))
+        if path.is_absolute() or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+            raise ZipRejected(f"zip entry {name!r} has an absolute path")
+        if ".." in path.parts:
+            raise ZipRejected(f"zip entry {name!r} leaves the archive ('..')")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise ZipRejected(f"zip entry {name!r} is a link")
+        if info.flag_bits & 0x1:
+            raise ZipRejected(f"zip entry {name!r} is encrypted")
+        if info.file_size > limits.max_ratio * max(info.compress_size, 1) and info.file_size > 1024 * 1024:
+            raise ZipRejected(f"zip entry {name!r} expands {info.file_size} bytes from {info.compress_size}: refused")
+        total += info.file_size
+        if total > limits.max_total_bytes:
+            raise ZipRejected(f"zip expands past the limit of {limits.max_total_bytes} bytes at entry {name!r}")
+    return entries
+
+
+def _open(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ZipRejected(f"not a readable zip: {exc}") from None
+
+
+def read_document_zip(path: Path, limits: ZipLimits = ZipLimits()) -> list[dict[str, Any]]:
+    """All documents of every ``.json`` entry (an array or one object; NaN tokens allowed), in order."""
+    documents: list[dict[str, Any]] = []
+    with _open(path) as archive:
+        entries = [e for e in _checked_entries(archive, limits) if e.filename.lower().endswith(".json")]
+        if sum(e.file_size for e in entries) > limits.max_json_bytes:
+            raise ZipRejected(f"document JSON in the zip is larger than {limits.max_json_bytes} bytes")
+        for info in entries:
+            try:
+                value = json.loads(archive.read(info).decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError, zipfile.BadZipFile) as exc:
+                raise ZipRejected(f"zip entry {info.filename!r} is not valid JSON: {exc}") from None
+            items = value if isinstance(value, list) else [value]
+            for n, item in enumerate(items):
+                base = item.get("base") if isinstance(item, dict) else None
+                if not isinstance(base, dict) or not isinstance(base.get("id"), str) or not base["id"]:
+                    raise ZipRejected(f"zip entry {info.filename!r}: document {n} has no base.id")
+                documents.append(item)
+    return documents
+
+
+def file_zip_entries(path: Path, limits: ZipLimits = ZipLimits()) -> tuple[zipfile.ZipFile, list[tuple[str, Any]]]:
+    """The open archive and its entries as (uid, info): basenames that are valid, distinct uids."""
+    archive = _open(path)
+    try:
+        seen: set[str] = set()
+        named = []
+        for info in _checked_entries(archive, limits):
+            uid = PurePosixPath(info.filename.replace("\\", "/")).name
+            if not _UID.match(uid):
+                raise ZipRejected(f"zip entry {info.filename!r} is not named by a valid file uid")
+            if uid in seen:
+                raise ZipRejected(f"zip entry {info.filename!r} repeats file uid {uid}")
+            seen.add(uid)
+            named.append((uid, info))
+    except BaseException:
+        archive.close()
+        raise
+    return archive, named
+
+
+def copy_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> int:
+    """Stream one entry to ``target`` (via a temporary name); returns the size written."""
+    temporary = target.with_name(f".{target.name}.extract")
+    try:
+        with archive.open(info) as source, temporary.open("wb") as sink:
+            shutil.copyfileobj(source, sink, 1024 * 1024)
+        temporary.replace(target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return target.stat().st_size
+
+
+def iter_json_array(documents: Iterator[dict[str, Any]], to_wire: Any) -> Iterator[bytes]:
+    """A JSON array of documents, encoded piece by piece (non-finite numbers as sentinels)."""
+    yield b"["
+    first = True
+    for document in documents:
+        if not first:
+            yield b","
+        first = False
+        yield json.dumps(to_wire(document), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    yield b"]"

@@ -1,0 +1,82 @@
+"""Bulk transfers (cloud-api §5.3 C9/C10, §5.4 F2/F4/F5, §6.2-§6.4): zips through presigned storage."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+
+from ..access import optional_user, readable_dataset, required_user, writable_dataset
+from ..errors import bad_request, not_found
+from ..records import Records
+from ..uploads import ACTIVE_STATES, JOB_STATES
+from ..wire import WireJSONResponse, read_json
+from .documents import _document_ids
+
+router = APIRouter()
+
+
+@router.post("/datasets/{dataset_id}/documents/bulk-upload")
+async def document_upload_url(request: Request, dataset_id: str) -> WireJSONResponse:
+    user = required_user(request)
+    records: Records = request.app.state.records
+    dataset = writable_dataset(records, user, dataset_id)
+    config = request.app.state.config
+    transfer = records.transfers.create("documents", dataset.id, user.id, f"uploads/documents/{dataset.id}",
+                                        config.url_ttl_s)
+    return WireJSONResponse({"url": request.app.state.presigner.url("PUT", transfer.blob_key)})
+
+
+@router.post("/datasets/{dataset_id}/documents/bulk-download")
+async def document_download_url(request: Request, dataset_id: str) -> WireJSONResponse:
+    user = optional_user(request)
+    records: Records = request.app.state.records
+    dataset = readable_dataset(records, user, dataset_id)
+    body = await read_json(request, request.app.state.config.max_json_body_bytes)
+    requested = _document_ids(body) if isinstance(body, dict) and body.get("documentIds") else []
+    # The documents are captured now; the zip appears at the URL after the delay.
+    ids = requested or records.documents.live_ids(dataset.id)
+    config = request.app.state.config
+    transfer = records.transfers.create("download", dataset.id, user.id if user else "", f"downloads/{dataset.id}",
+                                        config.url_ttl_s, due=time.time() + config.download_delay_s, payload=ids)
+    return WireJSONResponse({"url": request.app.state.presigner.url("GET", transfer.blob_key)})
+
+
+@router.get("/datasets/{organization_id}/{dataset_id}/files/bulk")
+async def file_zip_upload_url(request: Request, organization_id: str, dataset_id: str) -> WireJSONResponse:
+    user = required_user(request)
+    records: Records = request.app.state.records
+    dataset = writable_dataset(records, user, dataset_id)
+    if organization_id != dataset.organization_id:
+        raise bad_request(f"dataset {dataset_id} belongs to organization {dataset.organization_id}, "
+                          f"not {organization_id}")
+    transfer = records.transfers.create("files", dataset.id, user.id, f"uploads/files/{dataset.id}",
+                                        request.app.state.config.url_ttl_s)
+    return WireJSONResponse({"url": request.app.state.presigner.url("PUT", transfer.blob_key), "jobId": transfer.id})
+
+
+@router.get("/bulk-uploads/{job_id}")
+async def bulk_upload_job(request: Request, job_id: str) -> WireJSONResponse:
+    user = required_user(request)
+    job = request.app.state.records.transfers.get(job_id)
+    if job is None or job.kind != "files" or job.owner_id != user.id:
+        raise not_found(f"bulk upload job {job_id}")
+    return WireJSONResponse(job.job_json())
+
+
+@router.get("/datasets/{dataset_id}/bulk-uploads")
+async def dataset_bulk_uploads(request: Request, dataset_id: str) -> WireJSONResponse:
+    user = required_user(request)
+    records: Records = request.app.state.records
+    dataset = readable_dataset(records, user, dataset_id)
+    state = request.query_params.get("state", "active")
+    if state == "active":
+        states = ACTIVE_STATES
+    elif state == "all":
+        states = JOB_STATES
+    elif state in JOB_STATES:
+        states = (state,)
+    else:
+        raise bad_request(f"state must be active, all, {', '.join(JOB_STATES)}; got {state!r}")
+    jobs = [j.job_json() for j in records.transfers.jobs(dataset.id, states) if j.owner_id == user.id]
+    return WireJSONResponse({"datasetId": dataset.id, "jobs": jobs})

@@ -1,0 +1,83 @@
+"""The worker's share of bulk transfers: read uploaded zips, write download zips (cloud-api §10.5)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import zipfile
+from pathlib import Path
+
+from .blobs import BlobStore
+from .ids import utc_timestamp
+from .ingest import ZipLimits, ZipRejected, copy_entry, file_zip_entries, iter_json_array, read_document_zip
+from .records import Records
+from .uploads import Transfer
+from .wire import to_wire
+
+log = logging.getLogger("ndicloud.server.worker")
+
+
+def ingest_documents(records: Records, blobs: BlobStore, transfer: Transfer, limits: ZipLimits) -> None:
+    """Add every document of an uploaded zip, or none of them (a bad entry is logged; no wire signal)."""
+    path = blobs.path(transfer.blob_key)
+    try:
+        documents = read_document_zip(path, limits)
+    except ZipRejected as exc:
+        log.warning("document zip for dataset %s refused: %s", transfer.dataset_id, exc)
+        records.transfers.update(transfer.id, state="failed", error=str(exc), due=None, completed_at=utc_timestamp())
+    else:
+        if records.dataset(transfer.dataset_id) is not None:
+            records.documents.add_many(transfer.dataset_id, documents)
+        records.transfers.update(transfer.id, state="complete", due=None, completed_at=utc_timestamp(),
+                                 total_files=len(documents), files_extracted=len(documents))
+    blobs.delete(transfer.blob_key)
+
+
+def extract_files(records: Records, blobs: BlobStore, transfer: Transfer, limits: ZipLimits) -> None:
+    """Register every file of an uploaded zip; a bad zip registers nothing and fails the job naming the entry."""
+    try:
+        archive, entries = file_zip_entries(blobs.path(transfer.blob_key), limits)
+    except ZipRejected as exc:
+        records.transfers.update(transfer.id, state="failed", error=str(exc), due=None, completed_at=utc_timestamp())
+        blobs.delete(transfer.blob_key)
+        return
+    records.transfers.update(transfer.id, total_files=len(entries))
+    with archive:
+        for count, (uid, info) in enumerate(entries, start=1):
+            key = f"files/{transfer.dataset_id}/{uid}"
+            target = blobs.path(key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            size = copy_entry(archive, info, target)
+            records.files.register(transfer.dataset_id, uid, size, key, 0)
+            records.transfers.update(transfer.id, files_extracted=count)
+    records.transfers.update(transfer.id, state="complete", due=None, completed_at=utc_timestamp())
+    blobs.delete(transfer.blob_key)
+
+
+def write_download(records: Records, blobs: BlobStore, transfer: Transfer) -> None:
+    """The zip of captured documents: one JSON array of their properties, sentinels for non-finite numbers."""
+    ids = list(transfer.payload or [])
+    target = blobs.path(transfer.blob_key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
+    try:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive, \
+                archive.open("documents.json", "w", force_zip64=True) as entry:
+            documents = (d.properties for d in records.documents.fetch(transfer.dataset_id, ids))
+            for piece in iter_json_array(documents, to_wire):
+                entry.write(piece)
+        temporary.replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    records.transfers.update(transfer.id, state="complete", due=None, completed_at=utc_timestamp())
+
+
+def run_transfer(records: Records, blobs: BlobStore, transfer: Transfer, limits: ZipLimits) -> None:
+    """Carry out one due transfer according to its kind."""
+    if transfer.kind == "documents":
+        ingest_documents(records, blobs, transfer, limits)
+    elif transfer.kind == "files":
+        extract_files(records, blobs, transfer, limits)
+    elif transfer.kind == "download":
+        write_download(records, blobs, transfer)
