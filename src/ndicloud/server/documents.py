@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.indexing import index_rows
 from .ids import object_id, utc_timestamp
 
 SCHEMA = """
@@ -17,6 +18,14 @@ CREATE TABLE IF NOT EXISTS documents (
     is_deleted INTEGER NOT NULL DEFAULT 0, delete_due REAL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS documents_by_dataset ON documents (dataset_id, is_deleted, seq);
 CREATE INDEX IF NOT EXISTS documents_by_ndi_id ON documents (dataset_id, ndi_id);
+-- The search index, shaped like DID-SQLite's so the core's query compiler runs on it unchanged:
+-- doc_idx is documents.seq; branch_docs is a view of the live documents.
+CREATE TABLE IF NOT EXISTS fields (field_idx INTEGER PRIMARY KEY, field_name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS doc_data (doc_idx INTEGER NOT NULL, field_idx INTEGER NOT NULL, value);
+CREATE INDEX IF NOT EXISTS doc_data_value ON doc_data (value);
+CREATE INDEX IF NOT EXISTS doc_data_field_value ON doc_data (field_idx, value, doc_idx);
+CREATE INDEX IF NOT EXISTS doc_data_doc ON doc_data (doc_idx);
+CREATE VIEW IF NOT EXISTS branch_docs AS SELECT 'a' AS branch_id, seq AS doc_idx FROM documents WHERE is_deleted = 0;
 """
 
 
@@ -71,16 +80,31 @@ class Documents:
         now = utc_timestamp()
         added = []
         with self._conn() as conn:
+            fields = dict(conn.execute("SELECT field_name, field_idx FROM fields"))
             for properties in documents:
                 ndi_id, name, class_name = _identity(properties)
                 doc = StoredDocument(object_id(), dataset_id, ndi_id, name, class_name, properties)
-                conn.execute(
+                cursor = conn.execute(
                     "INSERT INTO documents (id, dataset_id, ndi_id, name, class_name, properties, created_at, "
                     "updated_at) VALUES (?,?,?,?,?,?,?,?)",
                     (doc.id, dataset_id, ndi_id, name, class_name, json.dumps(properties, allow_nan=True), now, now),
                 )
+                self._index(conn, fields, cursor.lastrowid, properties)
                 added.append(doc)
         return added
+
+    @staticmethod
+    def _index(conn: sqlite3.Connection, fields: dict[str, int], seq: int | None, properties: dict[str, Any]) -> None:
+        """The document's searchable fields, named and typed as DID-SQLite does (the core's indexer)."""
+        rows = []
+        for name, _, value in index_rows(properties):
+            field_idx = fields.get(name)
+            if field_idx is None:
+                field_idx = conn.execute("INSERT INTO fields (field_name) VALUES (?)", (name,)).lastrowid
+                assert field_idx is not None
+                fields[name] = field_idx
+            rows.append((seq, field_idx, value))
+        conn.executemany("INSERT INTO doc_data (doc_idx, field_idx, value) VALUES (?, ?, ?)", rows)
 
     def get(self, dataset_id: str, document_id: str) -> StoredDocument | None:
         row = self._conn().execute(f"SELECT {_COLUMNS} FROM documents WHERE id = ? AND dataset_id = ? "
@@ -95,7 +119,12 @@ class Documents:
                 "WHERE id = ? AND dataset_id = ? AND is_deleted = 0",
                 (ndi_id, name, class_name, json.dumps(properties, allow_nan=True), utc_timestamp(), document_id,
                  dataset_id))
-        return cursor.rowcount == 1
+            if cursor.rowcount != 1:
+                return False
+            seq = conn.execute("SELECT seq FROM documents WHERE id = ?", (document_id,)).fetchone()[0]
+            conn.execute("DELETE FROM doc_data WHERE doc_idx = ?", (seq,))
+            self._index(conn, dict(conn.execute("SELECT field_name, field_idx FROM fields")), seq, properties)
+        return True
 
     def page(self, dataset_id: str, page: int, page_size: int, *, deleted: bool = False) -> list[StoredDocument]:
         rows = self._conn().execute(
@@ -147,9 +176,29 @@ class Documents:
 
     def prune_due(self, now: float) -> int:
         with self._conn() as conn:
+            conn.execute("DELETE FROM doc_data WHERE doc_idx IN (SELECT seq FROM documents WHERE is_deleted = 1 "
+                         "AND delete_due <= ?)", (now,))
             cursor = conn.execute("DELETE FROM documents WHERE is_deleted = 1 AND delete_due <= ?", (now,))
         return cursor.rowcount
 
     def prune_dataset(self, dataset_id: str) -> None:
         with self._conn() as conn:
+            conn.execute("DELETE FROM doc_data WHERE doc_idx IN (SELECT seq FROM documents WHERE dataset_id = ?)",
+                         (dataset_id,))
             conn.execute("DELETE FROM documents WHERE dataset_id = ?", (dataset_id,))
+
+    def search(self, query_body: str, params: list[Any], dataset_ids: list[str], page: int, page_size: int
+               ) -> tuple[int, list[StoredDocument]]:
+        """Live documents of ``dataset_ids`` whose seq is in the compiled query's doc_idx set: (total, one page)."""
+        if not dataset_ids:
+            return 0, []
+        marks = ",".join("?" * len(dataset_ids))
+        where = f"is_deleted = 0 AND dataset_id IN ({marks}) AND seq IN ({query_body})"
+        conn = self._conn()
+        total = conn.execute(f"SELECT count(*) FROM documents WHERE {where}", (*dataset_ids, *params)).fetchone()[0]
+        rows = conn.execute(f"SELECT {_COLUMNS} FROM documents WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",
+                            (*dataset_ids, *params, page_size, (page - 1) * page_size))
+        return total, [_row(r) for r in rows]
+
+    def fields(self) -> dict[str, int]:
+        return dict(self._conn().execute("SELECT field_name, field_idx FROM fields"))

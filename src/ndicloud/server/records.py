@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.sqlquery import regex_function
 from .documents import Documents
 from .filestore import FileRegistry
 from .ids import object_id, utc_timestamp
@@ -103,6 +104,7 @@ class Records:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.create_function("regex", 2, regex_function, deterministic=True)  # for ndiquery's regexp
             self._local.conn = conn
         return conn
 
