@@ -16,7 +16,7 @@ from .errors import ApiError
 from .ids import utc_timestamp
 from .presign import Presigner
 from .records import Records
-from .routes import accounts, bulk, datasets, documents, files, lifecycle, query, storage
+from .routes import accounts, bulk, datasets, documents, files, lifecycle, query, storage, unsupported
 from .security import TokenService, load_or_create_secret
 from .wire import WireJSONResponse
 from .worker import Worker
@@ -82,7 +82,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     # lifecycle first: its fixed paths (/datasets/deleted, ...) must match before /datasets/{id}
     # Fixed path segments must match before parameters: bulk's .../documents/bulk-upload before
     # documents' .../documents/{document_id}, and F2's .../files/bulk before F1's .../files/{file_uid}.
-    for module in (accounts, lifecycle, datasets, bulk, documents, files, query):
+    for module in (unsupported, accounts, lifecycle, datasets, bulk, documents, files, query):
         app.include_router(module.router, prefix="/v1")
     app.include_router(storage.router)  # presigned storage lives outside /v1
     return app
