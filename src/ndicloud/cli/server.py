@@ -24,6 +24,9 @@ def start(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
     token_ttl: Annotated[int, typer.Option(help="Lifetime of login tokens, in seconds.")] = 3600,
+    faults: Annotated[str | None, typer.Option(
+        "--faults", envvar="NDI_CLOUD_FAULTS",
+        help="Fault injection for testing, e.g. 'seed=3,error_rate=0.1,latency_s=0.05' (off by default).")] = None,
 ) -> None:
     """Serve the API at http://HOST:PORT/v1 until interrupted."""
     from ..server import ServerConfig
@@ -31,7 +34,9 @@ def start(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     console.print(f"NDI Cloud (local) at http://{host}:{port}/v1, data in {data}", highlight=False)
-    serve(ServerConfig(data_dir=data, host=host, port=port, token_ttl_s=token_ttl))
+    if faults is not None:
+        console.print(f"fault injection ON: {faults}", highlight=False)
+    serve(ServerConfig(data_dir=data, host=host, port=port, token_ttl_s=token_ttl, faults=faults))
 
 
 @app.command("add-user")

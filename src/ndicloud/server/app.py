@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .blobs import BlobStore
 from .config import ServerConfig
 from .errors import ApiError
+from .faults import FaultInjector, FaultSettings, ScriptedFault
 from .ids import utc_timestamp
 from .presign import Presigner
 from .records import Records
@@ -22,6 +23,22 @@ from .wire import WireJSONResponse
 from .worker import Worker
 
 log = logging.getLogger("ndicloud.server")
+
+
+def install_faults(app: FastAPI, injector: FaultInjector) -> None:
+    """Enable fault injection and its control route, ``POST /_faults`` (present only when enabled)."""
+    app.state.faults = injector
+    app.middleware("http")(injector)
+
+    @app.post("/_faults")
+    async def script_faults(request: Request) -> Response:
+        body = await request.json()
+        if body.get("reset"):
+            injector.scripted.clear()
+        for item in body.get("faults", []):
+            injector.scripted.append(ScriptedFault(item["route"], int(item.get("count", 1)),
+                                                   int(item.get("status", 503)), bool(item.get("afterWork", False))))
+        return WireJSONResponse({"scripted": len(injector.scripted)})
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -69,6 +86,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
         text = "Not found" if exc.status_code == 404 else str(exc.detail)
         return WireJSONResponse({"error": text, "message": text}, status_code=exc.status_code)
+
+    if config.faults is not None:
+        install_faults(app, FaultInjector(FaultSettings.parse(config.faults)))
 
     @app.middleware("http")
     async def request_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -21,6 +21,7 @@ class ServerConfig:
     max_json_body_bytes: int = 64 * 1024 * 1024
     url_ttl_s: int = 3600  # lifetime of presigned storage URLs
     max_object_bytes: int = 5 * 1024**3  # S3's single-PUT limit
+    faults: str | None = None  # fault injection, e.g. "seed=3,error_rate=0.1"; None: off
     # Deferred work, as on the real service (cloud-api §10.5); 0 in fast tests.
     file_registration_delay_s: float = 1.0
     document_ingest_delay_s: float = 1.0

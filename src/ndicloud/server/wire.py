@@ -68,6 +68,13 @@ async def read_object(request: Request, max_bytes: int, *, required: bool = True
     return value
 
 
+def note_created(request: Request, object_id: str) -> None:
+    """Tell fault injection (when on) about a new object, for its read-after-write lag."""
+    faults = getattr(request.app.state, "faults", None)
+    if faults is not None:
+        faults.note_write([object_id])
+
+
 def page_params(request: Request, default_size: int, max_size: int) -> tuple[int, int]:
     """``page`` (from 1) and ``pageSize`` (clamped to the maximum); anything else is a 400."""
     values = []

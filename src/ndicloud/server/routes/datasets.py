@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from ..access import optional_user, readable_dataset, required_user, writable_dataset
 from ..errors import bad_request, forbidden
 from ..records import DatasetRecord, Records
-from ..wire import WireJSONResponse, page_params, read_object
+from ..wire import WireJSONResponse, note_created, page_params, read_object
 
 router = APIRouter()
 
@@ -88,6 +88,7 @@ async def create_dataset(request: Request, organization_id: str) -> WireJSONResp
         raise bad_request("a dataset needs a non-empty name")
     records: Records = request.app.state.records
     dataset = records.create_dataset(organization_id, _metadata_changes(body))
+    note_created(request, dataset.id)
     created = {k: v for k, v in detail_json(dataset).items() if k != "_id"}
     return WireJSONResponse({"id": dataset.id, **created}, status_code=201)
 

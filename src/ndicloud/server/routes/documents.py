@@ -11,7 +11,7 @@ from ..access import optional_user, readable_dataset, required_user, writable_da
 from ..errors import bad_request, not_found
 from ..ids import is_object_id
 from ..records import Records
-from ..wire import WireJSONResponse, page_params, read_json, read_object
+from ..wire import WireJSONResponse, note_created, page_params, read_json, read_object
 from .lifecycle import deletion_delay_s
 
 router = APIRouter()
@@ -52,6 +52,7 @@ async def add_document(request: Request, dataset_id: str) -> WireJSONResponse:
     dataset = writable_dataset(records, user, dataset_id)
     properties = _document_body(await read_json(request, request.app.state.config.max_json_body_bytes))
     stored = records.documents.add(dataset.id, properties)
+    note_created(request, stored.id)
     return WireJSONResponse(stored.detail(), status_code=201)
 
 
