@@ -27,6 +27,8 @@ class ServerConfig:
     document_ingest_delay_s: float = 1.0
     zip_extract_delay_s: float = 1.0
     download_delay_s: float = 1.0
+    compute_stage_delay_s: float = 2.0
+    compute_timeout_s: float = 120.0  # how long a hanging stage (zombie-test-v1) runs before it fails
     publish_delay_s: float = 2.0
     undelete_delay_s: float = 2.0
     worker_interval_s: float = 0.05

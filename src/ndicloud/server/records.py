@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.sqlquery import regex_function
+from .compute import ComputeSessions
 from .documents import Documents
 from .filestore import FileRegistry
 from .ids import object_id, utc_timestamp
@@ -96,6 +97,7 @@ class Records:
         self.documents = Documents(self._conn)
         self.files = FileRegistry(self._conn)
         self.transfers = Transfers(self._conn)
+        self.compute = ComputeSessions(self._conn)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -12,6 +12,7 @@ import threading
 import time
 
 from .blobs import BlobStore
+from .compute import step_due_sessions
 from .ingest import ZipLimits
 from .records import Records
 from .transfers_work import run_transfer
@@ -23,8 +24,9 @@ class Worker:
     """Applies due publish/unpublish/undelete actions, prunes expired deletions, runs bulk transfers."""
 
     def __init__(self, records: Records, blobs: BlobStore, interval_s: float = 0.05,
-                 zip_limits: ZipLimits | None = None):
+                 zip_limits: ZipLimits | None = None, compute_stage_delay_s: float = 2.0):
         self.records = records
+        self.compute_stage_delay_s = compute_stage_delay_s
         self.blobs = blobs
         self.zip_limits = zip_limits or ZipLimits()
         self.interval_s = interval_s
@@ -60,6 +62,7 @@ class Worker:
                                               error="the server failed to process this transfer")
             handled += 1
         handled += self.records.transfers.expire_unused(moment)
+        handled += step_due_sessions(self.records.compute, moment, self.compute_stage_delay_s)
         while self.records.pruned_blob_keys:
             self.blobs.delete(self.records.pruned_blob_keys.pop())
         return handled
