@@ -17,7 +17,19 @@ from .faults import FaultInjector, FaultSettings, ScriptedFault
 from .ids import utc_timestamp
 from .presign import Presigner
 from .records import Records
-from .routes import accounts, bulk, compute, datasets, documents, files, lifecycle, query, storage, unsupported
+from .routes import (
+    accounts,
+    bulk,
+    compute,
+    datasets,
+    documents,
+    files,
+    lifecycle,
+    query,
+    signup,
+    storage,
+    unsupported,
+)
 from .security import TokenService, load_or_create_secret
 from .wire import WireJSONResponse
 from .worker import Worker
@@ -102,7 +114,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     # lifecycle first: its fixed paths (/datasets/deleted, ...) must match before /datasets/{id}
     # Fixed path segments must match before parameters: bulk's .../documents/bulk-upload before
     # documents' .../documents/{document_id}, and F2's .../files/bulk before F1's .../files/{file_uid}.
-    for module in (unsupported, accounts, lifecycle, datasets, bulk, documents, files, query, compute):
+    for module in (unsupported, accounts, signup, lifecycle, datasets, bulk, documents, files, query, compute):
         app.include_router(module.router, prefix="/v1")
     app.include_router(storage.router)  # presigned storage lives outside /v1
     return app

@@ -16,6 +16,7 @@ class ServerConfig:
     public_url: str | None = None  # base of presigned URLs when behind a proxy; default http://host:port
     token_ttl_s: int = 3600
     password_min_length: int = 8
+    users_can_create_datasets: bool = False  # for users who sign up (POST /users); as on the real service
     default_page_size: int = 20
     max_page_size: int = 1000
     max_json_body_bytes: int = 64 * 1024 * 1024

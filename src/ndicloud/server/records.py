@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS memberships (
     user_id TEXT NOT NULL REFERENCES users(id), organization_id TEXT NOT NULL REFERENCES organizations(id),
     can_upload INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (user_id, organization_id));
 CREATE TABLE IF NOT EXISTS revoked_tokens (token_id TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS account_codes (
+    email TEXT NOT NULL COLLATE NOCASE, purpose TEXT NOT NULL, code_hash TEXT NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY (email, purpose));
 CREATE TABLE IF NOT EXISTS datasets (
     id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, metadata TEXT NOT NULL,
     is_published INTEGER NOT NULL DEFAULT 0, is_submitted INTEGER NOT NULL DEFAULT 0,
@@ -112,12 +115,14 @@ class Records:
 
     # -- users and organizations ---------------------------------------------------------------
 
-    def add_user(self, email: str, name: str, password_hash: str, *, is_admin: bool = False) -> User:
+    def add_user(self, email: str, name: str, password_hash: str, *, is_admin: bool = False,
+                 is_validated: bool = True) -> User:
         user_id = object_id()
         with self._conn() as conn:
             conn.execute(
-                "INSERT INTO users (id, email, name, password_hash, is_admin, created_at) VALUES (?,?,?,?,?,?)",
-                (user_id, email, name, password_hash, int(is_admin), utc_timestamp()),
+                "INSERT INTO users (id, email, name, password_hash, is_admin, is_validated, created_at) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (user_id, email, name, password_hash, int(is_admin), int(is_validated), utc_timestamp()),
             )
         user = self.user_by_id(user_id)
         assert user is not None
@@ -156,6 +161,28 @@ class Records:
 
     def user_by_email(self, email: str) -> User | None:
         return self._user("email", email)
+
+    def set_password(self, user_id: str, password_hash: str) -> None:
+        with self._conn() as conn:
+            conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+    def set_validated(self, user_id: str) -> None:
+        with self._conn() as conn:
+            conn.execute("UPDATE users SET is_validated = 1 WHERE id = ?", (user_id,))
+
+    def save_code(self, email: str, purpose: str, code_hash: str, expires: float) -> None:
+        with self._conn() as conn:
+            conn.execute("INSERT OR REPLACE INTO account_codes (email, purpose, code_hash, expires) VALUES (?,?,?,?)",
+                         (email, purpose, code_hash, expires))
+
+    def take_code(self, email: str, purpose: str) -> tuple[str, float] | None:
+        """The stored code (hash, expiry) for this e-mail and purpose, removed once read."""
+        with self._conn() as conn:
+            row = conn.execute("SELECT code_hash, expires FROM account_codes WHERE email = ? AND purpose = ?",
+                               (email, purpose)).fetchone()
+            if row is not None:
+                conn.execute("DELETE FROM account_codes WHERE email = ? AND purpose = ?", (email, purpose))
+        return None if row is None else (row[0], row[1])
 
     # -- tokens --------------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ async def login(request: Request) -> WireJSONResponse:
     user = records.user_by_email(email) if isinstance(email, str) else None
     if user is None or not isinstance(password, str) or not verify_password(password, user.password_hash):
         raise ApiError(401, "Unable to login", code="NotAuthorizedException", account=True)
+    if not user.is_validated:
+        raise ApiError(401, "Unable to login", code="UserNotConfirmedException", account=True)
     token = request.app.state.tokens.issue(user.id, user.email)
     return WireJSONResponse({"token": token, "user": user_json(user)})
 
