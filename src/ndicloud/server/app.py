@@ -24,6 +24,7 @@ from .routes import (
     datasets,
     documents,
     files,
+    licenses,
     lifecycle,
     query,
     signup,
@@ -114,7 +115,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     # lifecycle first: its fixed paths (/datasets/deleted, ...) must match before /datasets/{id}
     # Fixed path segments must match before parameters: bulk's .../documents/bulk-upload before
     # documents' .../documents/{document_id}, and F2's .../files/bulk before F1's .../files/{file_uid}.
-    for module in (unsupported, accounts, signup, lifecycle, datasets, bulk, documents, files, query, compute):
+    for module in (unsupported, accounts, signup, licenses, lifecycle, datasets, bulk, documents, files, query,
+                   compute):
         app.include_router(module.router, prefix="/v1")
     app.include_router(storage.router)  # presigned storage lives outside /v1
     return app

@@ -19,6 +19,7 @@ from .compute import ComputeSessions
 from .documents import Documents
 from .filestore import FileRegistry
 from .ids import object_id, utc_timestamp
+from .licenses import Licenses
 from .uploads import Transfers
 
 DATABASE_FILE = "records.sqlite"
@@ -101,6 +102,7 @@ class Records:
         self.files = FileRegistry(self._conn)
         self.transfers = Transfers(self._conn)
         self.compute = ComputeSessions(self._conn)
+        self.licenses = Licenses(self._conn)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

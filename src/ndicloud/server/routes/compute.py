@@ -28,14 +28,14 @@ async def start(request: Request) -> WireJSONResponse:
     pipeline = body.get("pipelineId")
     if pipeline not in PIPELINES:
         raise bad_request(f"unknown pipeline {pipeline!r}; known: {', '.join(sorted(PIPELINES))}")
-    if pipeline in NEEDS_MATLAB_LICENSE:
+    records: Records = request.app.state.records
+    if pipeline in NEEDS_MATLAB_LICENSE and not records.licenses.get(user.id).files:
         error = ApiError(400, f"pipeline {pipeline} needs a registered MATLAB licence")
         return WireJSONResponse({**error.body(), "code": "MATLAB_LICENSE_REQUIRED", "requiredRelease": "R2024b"},
                                 status_code=400)
     parameters = body.get("inputParameters")
     if parameters is not None and not isinstance(parameters, dict):
         raise bad_request("inputParameters must be an object")
-    records: Records = request.app.state.records
     session = records.compute.start(user.id, pipeline, parameters, config.compute_stage_delay_s)
     if (pipeline, session.current_stage) in HANGING_STAGES:
         records.compute.run_stage(session, session.current_stage or "", config.compute_timeout_s)
