@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .blobs import BlobStore
 from .config import ServerConfig
@@ -36,6 +37,35 @@ from .wire import WireJSONResponse
 from .worker import Worker
 
 log = logging.getLogger("ndicloud.server")
+
+
+class RequestLog:
+    """One log line per request: method, path, status, time. A plain ASGI middleware (cheap per request).
+
+    The path only: no query string (it may hold signatures), never headers (they hold tokens).
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def remember_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, remember_status)
+        finally:
+            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status,
+                     (time.perf_counter() - started) * 1000)
 
 
 def install_faults(app: FastAPI, injector: FaultInjector) -> None:
@@ -103,18 +133,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     if config.faults is not None:
         install_faults(app, FaultInjector(FaultSettings.parse(config.faults)))
 
-    @app.middleware("http")
-    async def request_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        # The path only: no query string (it may hold signatures), never headers (they hold tokens).
-        log.info("%s %s %d %.1fms", request.method, request.url.path, response.status_code,
-                 (time.perf_counter() - started) * 1000)
-        return response
+    app.add_middleware(RequestLog)
 
-    # lifecycle first: its fixed paths (/datasets/deleted, ...) must match before /datasets/{id}
-    # Fixed path segments must match before parameters: bulk's .../documents/bulk-upload before
-    # documents' .../documents/{document_id}, and F2's .../files/bulk before F1's .../files/{file_uid}.
     for module in (unsupported, accounts, signup, licenses, lifecycle, datasets, bulk, documents, files, query,
                    compute):
         app.include_router(module.router, prefix="/v1")

@@ -13,6 +13,12 @@ from ..presign import STORAGE_PREFIX
 router = APIRouter()
 
 
+class LargeChunkFileResponse(FileResponse):
+    """Streams in 1 MiB pieces rather than 64 KiB: fewer trips through the event loop per gigabyte."""
+
+    chunk_size = 1024 * 1024
+
+
 def s3_error(status: int, code: str, message: str) -> Response:
     body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
             f"<Message>{escape(message)}</Message></Error>")
@@ -56,4 +62,4 @@ async def get_object(request: Request, key: str) -> Response:
     if not path.is_file():
         return s3_error(404, "NoSuchKey", "The specified key does not exist.")
     media_type = "application/zip" if key.endswith(".zip") else "application/octet-stream"
-    return FileResponse(path, media_type=media_type)
+    return LargeChunkFileResponse(path, media_type=media_type)
