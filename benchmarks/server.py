@@ -151,6 +151,9 @@ def main() -> None:
         with payload.open("wb") as handle:
             for _ in range(args.size_mib):
                 handle.write(os.urandom(CHUNK))
+        # Each timed transfer starts with no writeback pending from the one before (os.sync), so that
+        # the server's GET is not charged for flushing its own PUT's gigabyte while the raw copy was not.
+        os.sync()
         figures["raw_copy_mb_s"] = round(raw_socket_copy(payload, work / "raw-copy.bin"), 1)
         (work / "raw-copy.bin").unlink()
         uid = new_id()
@@ -158,10 +161,12 @@ def main() -> None:
                             headers=headers).json()["url"]
         with MemoryWatch(server.pid) as memory:
             figures["server_rss_before_mb"] = round(memory.peak_mb, 1)
+            os.sync()
             started = time.perf_counter()
             httpx.put(put_url, content=file_chunks(payload), timeout=600).raise_for_status()
             figures["put_mb_s"] = round(payload.stat().st_size / (time.perf_counter() - started) / 1e6, 1)
             get_url = httpx.get(f"{base}/datasets/{dataset}/files/{uid}/detail", headers=headers).json()["downloadUrl"]
+            os.sync()
             started = time.perf_counter()
             with httpx.stream("GET", get_url, headers={"Accept-Encoding": "identity"}, timeout=600) as reply, \
                     (work / "download.bin").open("wb") as sink:
