@@ -90,3 +90,21 @@ def test_storage_download_cut_mid_body(tmp_path: Path):
         detail = httpx.get(f"{account.base_url}/datasets/{dataset_id}/files/{uid}/detail", headers=account.headers)
         with pytest.raises(httpx.TransportError):
             httpx.get(detail.json()["downloadUrl"])
+
+
+def test_storage_upload_cut_mid_body_keeps_nothing(tmp_path: Path):
+    with cloud_server(tmp_path / "data", faults="upload_drop_rate=1", file_registration_delay_s=0) as server:
+        account = server.account()
+        dataset_id = _dataset(account)
+        uid = new_id()
+        put = httpx.get(f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files/{uid}",
+                        headers=account.headers).json()["url"]
+        try:
+            reply = httpx.put(put, content=b"q" * 300_000)
+            assert reply.status_code >= 500
+        except httpx.TransportError:
+            pass  # the connection was dropped: as good a failure as a 5xx
+        stored = server.config.data_dir / "blobs" / "files" / dataset_id
+        assert not stored.exists() or not any(stored.iterdir())  # no object, no half-written temporary file
+        detail = httpx.get(f"{account.base_url}/datasets/{dataset_id}/files/{uid}/detail", headers=account.headers)
+        assert detail.status_code == 404

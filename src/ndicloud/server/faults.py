@@ -1,7 +1,7 @@
 """Fault injection (cloud-api §10.8), off unless enabled at start-up; seeded, so a failure can be replayed.
 
 Faults: latency; a fraction of /v1 requests answered 500/502/503/504 before doing anything, or 504 after
-the work committed; storage downloads cut mid-body; read-after-write lag on dataset and document reads;
+the work committed; storage downloads and uploads cut mid-body; read-after-write lag on dataset and document reads;
 and scripted faults ("the next N requests matching a route fail"), set through ``POST /_faults``.
 """
 
@@ -31,7 +31,8 @@ class FaultSettings:
     latency_s: float = 0.0
     error_rate: float = 0.0
     after_commit_rate: float = 0.0
-    drop_rate: float = 0.0
+    drop_rate: float = 0.0  # storage downloads cut mid-body
+    upload_drop_rate: float = 0.0  # storage uploads cut mid-body
     read_lag_s: float = 0.0
 
     @classmethod
@@ -76,6 +77,10 @@ class FaultInjector:
                     return fault
         return None
 
+    def cut_upload(self) -> bool:
+        """Whether this storage PUT should lose its connection halfway (upload_drop_rate)."""
+        return self._draw() < self.settings.upload_drop_rate
+
     def note_write(self, response_ids: list[str]) -> None:
         now = time.monotonic()
         with self._lock:
@@ -111,6 +116,16 @@ class FaultInjector:
         if path.startswith("/storage/") and method == "GET" and self._draw() < self.settings.drop_rate:
             return _cut(response)
         return response
+
+
+async def cut_halfway(chunks: AsyncIterator[bytes], length: int) -> AsyncIterator[bytes]:
+    """Pass about half of an upload through, then fail as a dropped connection would."""
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if received > length // 2:
+            raise ConnectionResetError("connection dropped mid-upload (injected)")
+        yield chunk
 
 
 def _error(status: int) -> Response:

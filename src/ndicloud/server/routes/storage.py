@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from ..blobs import BlobStore, ObjectTooLarge, valid_key
+from ..faults import cut_halfway
 from ..presign import STORAGE_PREFIX
 
 router = APIRouter()
@@ -44,8 +45,12 @@ async def put_object(request: Request, key: str) -> Response:
         return refused
     blobs: BlobStore = request.app.state.blobs
     config = request.app.state.config
+    chunks = request.stream()
+    faults = getattr(request.app.state, "faults", None)
+    if faults is not None and faults.cut_upload():
+        chunks = cut_halfway(chunks, int(request.headers.get("content-length", "0")))
     try:
-        size = await blobs.write(key, request.stream(), config.max_object_bytes)
+        size = await blobs.write(key, chunks, config.max_object_bytes)
     except ObjectTooLarge:
         return s3_error(400, "EntityTooLarge", f"Your proposed upload exceeds the maximum of {config.max_object_bytes}")
     request.app.state.on_object_stored(key, size)
