@@ -83,10 +83,10 @@ def test_logout_revokes_the_token(cloud: Account):
 
 
 def test_short_token_lifetime_expires(tmp_path: Path):
-    with cloud_server(tmp_path / "data", token_ttl_s=2) as server:  # exp - now >= 1 s right after login
+    with cloud_server(tmp_path / "data", token_ttl_s=4) as server:  # exp - now >= 3 s right after login
         account = server.account()
         assert httpx.get(f"{server.base_url}/users/me", headers=account.headers).status_code == 200
-        time.sleep(3.1)
+        time.sleep(5.1)
         assert httpx.get(f"{server.base_url}/users/me", headers=account.headers).status_code == 401
 
 

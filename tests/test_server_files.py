@@ -90,7 +90,7 @@ def test_each_detail_call_gives_a_fresh_url(files_cloud: CloudServer):
 
 
 def test_registration_waits_for_the_delay(tmp_path: Path):
-    with cloud_server(tmp_path / "data", file_registration_delay_s=1.0) as server:
+    with cloud_server(tmp_path / "data", file_registration_delay_s=3.0) as server:  # wide: for a loaded machine
         account = server.account()
         dataset_id = _dataset(account)
         uid = new_id()

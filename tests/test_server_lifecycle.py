@@ -113,7 +113,7 @@ def test_submit_then_admin_publishes_and_unpublishes(fast_cloud: CloudServer):
 
 
 def test_publish_flips_only_after_the_delay(tmp_path: Path):
-    with cloud_server(tmp_path / "data", publish_delay_s=1.5) as server:
+    with cloud_server(tmp_path / "data", publish_delay_s=3.0) as server:  # wide: for a loaded machine
         owner, admin = server.account(), server.account(admin=True)
         dataset_id = _create(owner)
         url = f"{owner.base_url}/datasets/{dataset_id}"
