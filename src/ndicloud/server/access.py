@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 from fastapi import Request
 
-from .errors import forbidden, not_found, unauthorized
+from .errors import bad_request, forbidden, not_found, unauthorized
 from .ids import is_object_id
 from .records import DatasetRecord, Records, User
 from .security import TokenService
@@ -63,6 +63,15 @@ def readable_dataset(records: Records, user: User | None, dataset_id: str) -> Da
     dataset = records.dataset(dataset_id) if is_object_id(dataset_id) else None  # malformed ids: 404 too
     if dataset is None or not can_read(user, dataset):
         raise not_found(f"dataset {dataset_id}")
+    return dataset
+
+
+def organization_dataset(records: Records, user: User, organization_id: str, dataset_id: str) -> DatasetRecord:
+    """A writable dataset named with its organization (file upload URLs); a wrong organization is a 400."""
+    dataset = writable_dataset(records, user, dataset_id)
+    if organization_id != dataset.organization_id:
+        raise bad_request(f"dataset {dataset_id} belongs to organization {dataset.organization_id}, "
+                          f"not {organization_id}")
     return dataset
 
 

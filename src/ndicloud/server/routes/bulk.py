@@ -6,7 +6,7 @@ import time
 
 from fastapi import APIRouter, Request
 
-from ..access import optional_user, readable_dataset, required_user, writable_dataset
+from ..access import optional_user, organization_dataset, readable_dataset, required_user, writable_dataset
 from ..errors import bad_request, not_found
 from ..records import Records
 from ..uploads import ACTIVE_STATES, JOB_STATES
@@ -46,10 +46,7 @@ async def document_download_url(request: Request, dataset_id: str) -> WireJSONRe
 async def file_zip_upload_url(request: Request, organization_id: str, dataset_id: str) -> WireJSONResponse:
     user = required_user(request)
     records: Records = request.app.state.records
-    dataset = writable_dataset(records, user, dataset_id)
-    if organization_id != dataset.organization_id:
-        raise bad_request(f"dataset {dataset_id} belongs to organization {dataset.organization_id}, "
-                          f"not {organization_id}")
+    dataset = organization_dataset(records, user, organization_id, dataset_id)
     transfer = records.transfers.create("files", dataset.id, user.id, f"uploads/files/{dataset.id}",
                                         request.app.state.config.url_ttl_s)
     return WireJSONResponse({"url": request.app.state.presigner.url("PUT", transfer.blob_key), "jobId": transfer.id})

@@ -6,7 +6,7 @@ import re
 
 from fastapi import APIRouter, Request
 
-from ..access import optional_user, readable_dataset, required_user, writable_dataset
+from ..access import optional_user, organization_dataset, readable_dataset, required_user
 from ..errors import bad_request, not_found
 from ..records import Records
 from ..wire import WireJSONResponse
@@ -29,10 +29,7 @@ def _uid(uid: str) -> str:
 async def upload_url(request: Request, organization_id: str, dataset_id: str, file_uid: str) -> WireJSONResponse:
     user = required_user(request)
     records: Records = request.app.state.records
-    dataset = writable_dataset(records, user, dataset_id)
-    if organization_id != dataset.organization_id:
-        raise bad_request(f"dataset {dataset_id} belongs to organization {dataset.organization_id}, "
-                          f"not {organization_id}")
+    dataset = organization_dataset(records, user, organization_id, dataset_id)
     key = file_key(dataset.id, _uid(file_uid))
     return WireJSONResponse({"url": request.app.state.presigner.url("PUT", key)})
 
