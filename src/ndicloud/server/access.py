@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 from fastapi import Request
 
-from .errors import bad_request, forbidden, not_found, unauthorized
+from .errors import forbidden, not_found, unauthorized
 from .ids import is_object_id
 from .records import DatasetRecord, Records, User
 from .security import TokenService
@@ -67,17 +67,18 @@ def readable_dataset(records: Records, user: User | None, dataset_id: str) -> Da
 
 
 def organization_dataset(records: Records, user: User, organization_id: str, dataset_id: str) -> DatasetRecord:
-    """A writable dataset named with its organization (file upload URLs); a wrong organization is a 400."""
-    dataset = writable_dataset(records, user, dataset_id)
-    if organization_id != dataset.organization_id:
-        raise bad_request(f"dataset {dataset_id} belongs to organization {dataset.organization_id}, "
-                          f"not {organization_id}")
-    return dataset
+    """A writable dataset named with an organization in the path (file upload URLs).
+
+    Access is checked against the dataset's own organization; the path's is only
+    recorded, so clients that send their own organization id work too (cloud-api §9).
+    """
+    del organization_id  # recorded in the request log with the path
+    return writable_dataset(records, user, dataset_id)
 
 
 def writable_dataset(records: Records, user: User, dataset_id: str) -> DatasetRecord:
-    """Read access first (404), then write access: members of its organization and admins (403)."""
+    """Read access first (404), then write access: members of its organization only (403), admins included."""
     dataset = readable_dataset(records, user, dataset_id)
-    if not user.is_admin and user.member_of(dataset.organization_id) is None:
+    if user.member_of(dataset.organization_id) is None:
         raise forbidden(f"dataset {dataset_id} belongs to another organization")
     return dataset

@@ -16,6 +16,7 @@ from .config import ServerConfig
 from .errors import ApiError
 from .faults import FaultInjector, FaultSettings, ScriptedFault
 from .ids import utc_timestamp
+from .ingest import count_zip_entries
 from .presign import Presigner
 from .records import Records
 from .routes import (
@@ -111,13 +112,14 @@ def create_app(config: ServerConfig) -> FastAPI:
         """After a presigned PUT: register a single file, or hand an uploaded zip to the worker."""
         parts = key.split("/")
         if len(parts) == 3 and parts[0] == "files" and records.dataset(parts[1]) is not None:
-            records.files.register(parts[1], parts[2], size, key, config.file_registration_delay_s)
+            records.files.register(parts[1], parts[2], size, key, config.file_registration_delay_s, pending=True)
             return
         transfer = records.transfers.by_key(key)
         if transfer is not None and transfer.kind in ("documents", "files") and transfer.state == "queued":
             delay = config.document_ingest_delay_s if transfer.kind == "documents" else config.zip_extract_delay_s
+            total = count_zip_entries(blobs.path(key)) if transfer.kind == "files" else None
             records.transfers.update(transfer.id, state="extracting", started_at=utc_timestamp(),
-                                     due=time.time() + delay)
+                                     due=time.time() + delay, total_files=total)
 
     app.state.on_object_stored = on_object_stored
 
@@ -127,8 +129,9 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        text = "Not found" if exc.status_code == 404 else str(exc.detail)
-        return WireJSONResponse({"error": text, "message": text}, status_code=exc.status_code)
+        status = 404 if exc.status_code == 405 else exc.status_code  # unknown method + path: an unknown route
+        text = "Not found" if status == 404 else str(exc.detail)
+        return WireJSONResponse({"error": text, "message": text}, status_code=status)
 
     if config.faults is not None:
         install_faults(app, FaultInjector(FaultSettings.parse(config.faults)))

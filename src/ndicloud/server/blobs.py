@@ -11,7 +11,7 @@ import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-_KEY = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)+$")
+_KEY = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)+$")  # keys are made by the server
 
 
 class ObjectTooLarge(Exception):

@@ -12,7 +12,9 @@ from .ids import utc_timestamp
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     dataset_id TEXT NOT NULL, uid TEXT NOT NULL, size INTEGER NOT NULL, source_dataset_id TEXT NOT NULL,
-    blob_key TEXT NOT NULL, visible_after REAL NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (dataset_id, uid));
+    blob_key TEXT NOT NULL, visible_after REAL NOT NULL, created_at TEXT NOT NULL,
+    pending INTEGER NOT NULL DEFAULT 0,  -- 1 until the worker registers it (after visible_after)
+    PRIMARY KEY (dataset_id, uid));
 """
 
 
@@ -35,27 +37,33 @@ class FileRegistry:
         with self._conn() as conn:
             conn.executescript(SCHEMA)
 
-    def register(self, dataset_id: str, uid: str, size: int, blob_key: str, delay_s: float) -> None:
+    def register(self, dataset_id: str, uid: str, size: int, blob_key: str, delay_s: float, *,
+                 pending: bool = False) -> None:
+        """Record stored bytes; ``pending`` ones wait for the worker (``register_due``), as on the real service."""
         with self._conn() as conn:
             conn.execute("INSERT OR REPLACE INTO files (dataset_id, uid, size, source_dataset_id, blob_key, "
-                         "visible_after, created_at) VALUES (?,?,?,?,?,?,?)",
-                         (dataset_id, uid, size, dataset_id, blob_key, time.time() + delay_s, utc_timestamp()))
+                         "visible_after, created_at, pending) VALUES (?,?,?,?,?,?,?,?)",
+                         (dataset_id, uid, size, dataset_id, blob_key, time.time() + delay_s, utc_timestamp(),
+                          int(pending)))
+
+    def register_due(self, now: float) -> int:
+        with self._conn() as conn:
+            cursor = conn.execute("UPDATE files SET pending = 0 WHERE pending = 1 AND visible_after <= ?", (now,))
+        return cursor.rowcount
 
     def get(self, dataset_id: str, uid: str) -> FileEntry | None:
         row = self._conn().execute(
             "SELECT uid, size, source_dataset_id, blob_key FROM files WHERE dataset_id = ? AND uid = ? "
-            "AND visible_after <= ?", (dataset_id, uid, time.time())).fetchone()
+            "AND pending = 0 AND visible_after <= ?", (dataset_id, uid, time.time())).fetchone()
         return None if row is None else FileEntry(*row)
 
     def list(self, dataset_id: str) -> list[FileEntry]:
         rows = self._conn().execute(
-            "SELECT uid, size, source_dataset_id, blob_key FROM files WHERE dataset_id = ? AND visible_after <= ? "
-            "ORDER BY uid", (dataset_id, time.time()))
+            "SELECT uid, size, source_dataset_id, blob_key FROM files WHERE dataset_id = ? AND pending = 0 "
+            "AND visible_after <= ? ORDER BY uid", (dataset_id, time.time()))
         return [FileEntry(*r) for r in rows]
 
-    def delete_dataset(self, dataset_id: str) -> list[str]:
-        """Forget a dataset's files; returns their storage keys so the bytes can be removed."""
+    def delete_dataset(self, dataset_id: str) -> None:
+        """Forget a dataset's files (the worker removes the bytes: see Worker.sweep_orphans)."""
         with self._conn() as conn:
-            keys = [r[0] for r in conn.execute("SELECT blob_key FROM files WHERE dataset_id = ?", (dataset_id,))]
             conn.execute("DELETE FROM files WHERE dataset_id = ?", (dataset_id,))
-        return keys

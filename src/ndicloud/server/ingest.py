@@ -62,6 +62,15 @@ def _open(path: Path) -> zipfile.ZipFile:
         raise ZipRejected(f"not a readable zip: {exc}") from None
 
 
+def count_zip_entries(path: Path) -> int | None:
+    """How many files a zip holds (None if it cannot be read: the worker will say why)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(1 for info in archive.infolist() if not info.is_dir())
+    except (zipfile.BadZipFile, OSError):
+        return None
+
+
 def read_document_zip(path: Path, limits: ZipLimits = ZipLimits()) -> list[dict[str, Any]]:
     """All documents of every ``.json`` entry (an array or one object; NaN tokens allowed), in order."""
     documents: list[dict[str, Any]] = []

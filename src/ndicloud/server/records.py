@@ -95,7 +95,6 @@ class Records:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / DATABASE_FILE
         self._local = threading.local()
-        self.pruned_blob_keys: list[str] = []  # bytes of pruned datasets, for the worker to remove
         with self._conn() as conn:
             conn.executescript(_SCHEMA)
         self.documents = Documents(self._conn)
@@ -254,7 +253,7 @@ class Records:
     def prune_dataset(self, dataset_id: str) -> None:
         """Remove the dataset's records, and its documents, for good."""
         self.documents.prune_dataset(dataset_id)
-        self.pruned_blob_keys.extend(self.files.delete_dataset(dataset_id))
+        self.files.delete_dataset(dataset_id)
         with self._conn() as conn:
             conn.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
 
@@ -279,6 +278,9 @@ class Records:
         with self._conn() as conn:
             conn.execute(f"UPDATE datasets SET {changes}, pending_action = NULL, pending_due = NULL, updated_at = ? "
                          "WHERE id = ? AND pending_action = ?", (utc_timestamp(), dataset_id, action))
+
+    def dataset_exists(self, dataset_id: str) -> bool:
+        return self._conn().execute("SELECT 1 FROM datasets WHERE id = ?", (dataset_id,)).fetchone() is not None
 
     def due_prunes(self, now: float) -> list[str]:
         rows = self._conn().execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -42,16 +43,33 @@ def extract_files(records: Records, blobs: BlobStore, transfer: Transfer, limits
         blobs.delete(transfer.blob_key)
         return
     records.transfers.update(transfer.id, total_files=len(entries))
-    with archive:
-        for count, (uid, info) in enumerate(entries, start=1):
+    staging = blobs.path(f"staging/{transfer.id}/x").parent
+    staging.mkdir(parents=True, exist_ok=True)
+    extracted: list[tuple[str, Path, int]] = []
+    try:
+        with archive:
+            for count, (uid, info) in enumerate(entries, start=1):
+                try:
+                    size = copy_entry(archive, info, staging / uid)
+                except (zipfile.BadZipFile, EOFError, OSError) as exc:  # bad CRC, truncated data
+                    raise ZipRejected(f"zip entry {info.filename!r} cannot be read: {exc}") from None
+                extracted.append((uid, staging / uid, size))
+                records.transfers.update(transfer.id, files_extracted=count)
+        # Every entry is good: only now do the files move into place and get registered.
+        for uid, path, size in extracted:
             key = f"files/{transfer.dataset_id}/{uid}"
             target = blobs.path(key)
             target.parent.mkdir(parents=True, exist_ok=True)
-            size = copy_entry(archive, info, target)
+            path.replace(target)
             records.files.register(transfer.dataset_id, uid, size, key, 0)
-            records.transfers.update(transfer.id, files_extracted=count)
+    except ZipRejected as exc:
+        records.transfers.update(transfer.id, state="failed", error=str(exc), due=None, completed_at=utc_timestamp(),
+                                 files_extracted=0)
+        return
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        blobs.delete(transfer.blob_key)
     records.transfers.update(transfer.id, state="complete", due=None, completed_at=utc_timestamp())
-    blobs.delete(transfer.blob_key)
 
 
 def write_download(records: Records, blobs: BlobStore, transfer: Transfer) -> None:

@@ -42,9 +42,14 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise ApiError(413, f"request body of {declared} bytes is larger than the limit of {max_bytes}")
-    body = await request.body()
-    if len(body) > max_bytes:
-        raise ApiError(413, f"request body is larger than the limit of {max_bytes} bytes")
+    parts: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():  # refused as soon as it passes the limit, never read in full
+        received += len(chunk)
+        if received > max_bytes:
+            raise ApiError(413, f"request body is larger than the limit of {max_bytes} bytes")
+        parts.append(chunk)
+    body = b"".join(parts)
     if not body.strip():
         return None
     try:

@@ -8,6 +8,7 @@ clients must still poll, as they must against the real service.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 
@@ -29,6 +30,8 @@ class Worker:
         self.compute_stage_delay_s = compute_stage_delay_s
         self.blobs = blobs
         self.zip_limits = zip_limits or ZipLimits()
+        self.sweep_interval_s = 1.0
+        self._last_sweep = 0.0
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ndi-cloud-worker", daemon=True)
@@ -63,9 +66,27 @@ class Worker:
             handled += 1
         handled += self.records.transfers.expire_unused(moment)
         handled += step_due_sessions(self.records.compute, moment, self.compute_stage_delay_s)
-        while self.records.pruned_blob_keys:
-            self.blobs.delete(self.records.pruned_blob_keys.pop())
+        handled += self.records.files.register_due(moment)
+        if moment - self._last_sweep > self.sweep_interval_s:
+            self._last_sweep = moment
+            handled += self.sweep_orphans()
         return handled
+
+    def sweep_orphans(self) -> int:
+        """Remove stored bytes of datasets that no longer exist (pruned; also after a stop mid-prune).
+
+        Every key holds its dataset id at a fixed place, so the folders themselves say what is left over.
+        """
+        removed = 0
+        for prefix in ("files", "downloads", "uploads/documents", "uploads/files"):
+            folder = self.blobs.root / prefix
+            if not folder.is_dir():
+                continue
+            for entry in folder.iterdir():
+                if entry.is_dir() and not self.records.dataset_exists(entry.name):
+                    shutil.rmtree(entry, ignore_errors=True)
+                    removed += 1
+        return removed
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):

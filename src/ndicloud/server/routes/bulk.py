@@ -33,6 +33,8 @@ async def document_download_url(request: Request, dataset_id: str) -> WireJSONRe
     records: Records = request.app.state.records
     dataset = readable_dataset(records, user, dataset_id)
     body = await read_json(request, request.app.state.config.max_json_body_bytes)
+    if isinstance(body, dict) and isinstance(body.get("documentIds"), list):  # "" ids are dropped (cloud-api §9)
+        body = {**body, "documentIds": [i for i in body["documentIds"] if i != ""]}
     requested = _document_ids(body) if isinstance(body, dict) and body.get("documentIds") else []
     # The documents are captured now; the zip appears at the URL after the delay.
     ids = requested or records.documents.live_ids(dataset.id)
@@ -42,7 +44,7 @@ async def document_download_url(request: Request, dataset_id: str) -> WireJSONRe
     return WireJSONResponse({"url": request.app.state.presigner.url("GET", transfer.blob_key)})
 
 
-@router.get("/datasets/{organization_id}/{dataset_id}/files/bulk")
+@router.api_route("/datasets/{organization_id}/{dataset_id}/files/bulk", methods=["GET", "POST"])
 async def file_zip_upload_url(request: Request, organization_id: str, dataset_id: str) -> WireJSONResponse:
     user = required_user(request)
     records: Records = request.app.state.records

@@ -55,6 +55,7 @@ async def session(request: Request, session_id: str) -> WireJSONResponse:
 
 
 @router.delete("/compute/{session_id}", status_code=204)
+@router.post("/compute/{session_id}/abort", status_code=204)
 async def abort(request: Request, session_id: str) -> Response:
     current = _owned(request, required_user(request), session_id)
     if current.status not in FINAL:

@@ -96,7 +96,7 @@ async def create_dataset(request: Request, organization_id: str) -> WireJSONResp
 @router.get("/organizations/{organization_id}/datasets")
 async def organization_datasets(request: Request, organization_id: str) -> WireJSONResponse:
     user = required_user(request)
-    if not user.is_admin and user.member_of(organization_id) is None:
+    if user.member_of(organization_id) is None:
         raise forbidden(f"not a member of organization {organization_id}")
     return WireJSONResponse(_page(request, "organization_id = ? AND is_deleted = 0", (organization_id,)))
 
@@ -128,4 +128,5 @@ async def update_dataset(request: Request, dataset_id: str) -> WireJSONResponse:
     records.update_dataset(dataset.id, {**dataset.metadata, **_metadata_changes(body)}, **flags)
     updated = records.dataset(dataset.id)
     assert updated is not None
-    return WireJSONResponse(detail_json(updated))
+    record = {k: v for k, v in detail_json(updated).items() if k != "_id"}  # _id only in the detail (D3)
+    return WireJSONResponse({"id": updated.id, **record})

@@ -84,7 +84,7 @@ async def undelete_dataset(request: Request, dataset_id: str) -> WireJSONRespons
     user = required_user(request)
     records: Records = request.app.state.records
     dataset = records.dataset(dataset_id) if is_object_id(dataset_id) else None
-    member = dataset is not None and (user.is_admin or user.member_of(dataset.organization_id) is not None)
+    member = dataset is not None and user.member_of(dataset.organization_id) is not None
     if dataset is None or not member:
         raise not_found(f"dataset {dataset_id}")
     if dataset.is_deleted:
