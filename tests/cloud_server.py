@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -33,6 +35,22 @@ class Account:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+    def new_dataset(self, name: str = "a dataset") -> str:
+        """Create a dataset in the account's organization over HTTP; its cloud id."""
+        reply = httpx.post(f"{self.base_url}/organizations/{self.organization_id}/datasets", json={"name": name},
+                           headers=self.headers)
+        assert reply.status_code == 201, reply.text
+        return reply.json()["id"]
+
+
+def eventually(check: Callable[[], object], timeout: float = 15.0) -> Any:
+    """Poll ``check`` until it returns something true (returned), as clients poll the real service."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "the server did not get there in time"
+        time.sleep(0.02)
+    return result
 
 
 @dataclass

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import io
-import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from ndicloud.core import Document, new_id
 
-from cloud_server import Account, CloudServer, cloud_server
-
-
-def _dataset(account: Account) -> str:
-    return httpx.post(f"{account.base_url}/organizations/{account.organization_id}/datasets",
-                      json={"name": "audit"}, headers=account.headers).json()["id"]
-
-
-def _eventually(check: Callable[[], object], timeout: float = 15.0) -> object:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "the server did not get there in time"
-        time.sleep(0.02)
-    return result
+from cloud_server import Account, CloudServer, cloud_server, eventually
 
 
 def _corrupt_zip() -> bytes:
@@ -43,11 +28,11 @@ def _corrupt_zip() -> bytes:
 def test_a_corrupt_entry_fails_the_whole_file_zip(cloud_service: CloudServer):
     with cloud_server(cloud_service.config.data_dir.parent / "crc", zip_extract_delay_s=0) as server:
         account = server.account()
-        dataset_id = _dataset(account)
+        dataset_id = account.new_dataset()
         body = httpx.post(f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files/bulk",
                           headers=account.headers).json()  # POST works as well as GET
         assert httpx.put(body["url"], content=_corrupt_zip()).status_code == 200
-        job = _eventually(lambda: (j := httpx.get(f"{account.base_url}/bulk-uploads/{body['jobId']}",
+        job = eventually(lambda: (j := httpx.get(f"{account.base_url}/bulk-uploads/{body['jobId']}",
                                                   headers=account.headers).json())["state"] == "failed" and j)
         assert "cannot be read" in job["error"]
         detail = httpx.get(f"{account.base_url}/datasets/{dataset_id}", headers=account.headers).json()
@@ -57,7 +42,7 @@ def test_a_corrupt_entry_fails_the_whole_file_zip(cloud_service: CloudServer):
 def test_total_files_is_known_once_the_zip_arrives(tmp_path: Path):
     with cloud_server(tmp_path / "data", zip_extract_delay_s=3) as server:
         account = server.account()
-        dataset_id = _dataset(account)
+        dataset_id = account.new_dataset()
         body = httpx.get(f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files/bulk",
                          headers=account.headers).json()
         buffer = io.BytesIO()
@@ -75,27 +60,27 @@ def test_total_files_is_known_once_the_zip_arrives(tmp_path: Path):
 def test_registration_happens_on_the_worker_even_without_delay(tmp_path: Path):
     with cloud_server(tmp_path / "data", file_registration_delay_s=0, worker_interval_s=1.0) as server:
         account = server.account()
-        dataset_id = _dataset(account)
+        dataset_id = account.new_dataset()
         uid = new_id()
         url = httpx.get(f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files/{uid}",
                         headers=account.headers).json()["url"]
         httpx.put(url, content=b"poll me")
         detail = f"{account.base_url}/datasets/{dataset_id}/files/{uid}/detail"
         assert httpx.get(detail, headers=account.headers).status_code == 404  # clients must poll
-        _eventually(lambda: httpx.get(detail, headers=account.headers).status_code == 200)
+        eventually(lambda: httpx.get(detail, headers=account.headers).status_code == 200)
 
 
 def test_bulk_download_drops_empty_ids(cloud_service: CloudServer):
     with cloud_server(cloud_service.config.data_dir.parent / "empty-ids", download_delay_s=0) as server:
         account = server.account()
-        dataset_id = _dataset(account)
+        dataset_id = account.new_dataset()
         for i in range(2):
             httpx.post(f"{account.base_url}/datasets/{dataset_id}/documents", headers=account.headers,
                        content=Document.new("demoNDI", properties={"demoNDI": {"value": i}}).to_json())
         reply = httpx.post(f"{account.base_url}/datasets/{dataset_id}/documents/bulk-download",
                            json={"documentIds": ["", ""]}, headers=account.headers)
         assert reply.status_code == 200
-        zipped = _eventually(lambda: (r := httpx.get(reply.json()["url"])).status_code == 200 and r)
+        zipped = eventually(lambda: (r := httpx.get(reply.json()["url"])).status_code == 200 and r)
         with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
             assert archive.read(archive.namelist()[0]).count(b'"base"') == 2
 
@@ -103,7 +88,7 @@ def test_bulk_download_drops_empty_ids(cloud_service: CloudServer):
 def test_admins_read_and_publish_anywhere_but_write_only_at_home(cloud_service: CloudServer):
     owner = cloud_service.account()
     admin = cloud_service.account(admin=True)
-    dataset_id = _dataset(owner)
+    dataset_id = owner.new_dataset()
     url = f"{owner.base_url}/datasets/{dataset_id}"
     assert httpx.get(url, headers=admin.headers).status_code == 200
     assert httpx.post(url, json={"name": "taken over"}, headers=admin.headers).status_code == 403
@@ -132,19 +117,19 @@ def test_chunked_oversized_body_is_refused(tmp_path: Path):
 def test_prune_removes_download_zips_too(tmp_path: Path):
     with cloud_server(tmp_path / "data", download_delay_s=0) as server:
         account = server.account()
-        dataset_id = _dataset(account)
+        dataset_id = account.new_dataset()
         httpx.post(f"{account.base_url}/datasets/{dataset_id}/documents", content=Document.new("demoNDI").to_json(),
                    headers=account.headers)
         url = httpx.post(f"{account.base_url}/datasets/{dataset_id}/documents/bulk-download", json={},
                          headers=account.headers).json()["url"]
-        _eventually(lambda: httpx.get(url).status_code == 200)
+        eventually(lambda: httpx.get(url).status_code == 200)
         httpx.delete(f"{account.base_url}/datasets/{dataset_id}", params={"when": "now"}, headers=account.headers)
-        _eventually(lambda: httpx.get(url).status_code == 404)
+        eventually(lambda: httpx.get(url).status_code == 404)
         assert not (server.config.data_dir / "blobs" / "downloads" / dataset_id).exists()
 
 
 def test_update_answers_with_id_and_abort_by_post(cloud_service: CloudServer, cloud: Account):
-    dataset_id = _dataset(cloud)
+    dataset_id = cloud.new_dataset()
     updated = httpx.post(f"{cloud.base_url}/datasets/{dataset_id}", json={"name": "n"}, headers=cloud.headers).json()
     assert updated["id"] == dataset_id and "_id" not in updated
     session = httpx.post(f"{cloud.base_url}/compute/start", json={"pipelineId": "hello-world-v1"},
@@ -153,6 +138,6 @@ def test_update_answers_with_id_and_abort_by_post(cloud_service: CloudServer, cl
 
 
 def test_wrong_method_on_a_known_path_is_404(cloud: Account):
-    dataset_id = _dataset(cloud)
+    dataset_id = cloud.new_dataset()
     reply = httpx.put(f"{cloud.base_url}/datasets/{dataset_id}", json={}, headers=cloud.headers)
     assert reply.status_code == 404 and reply.json()["error"] == "Not found"

@@ -16,7 +16,7 @@ import pytest
 
 from ndicloud.core import Document, new_id
 
-from cloud_server import Account, CloudServer, cloud_server
+from cloud_server import Account, CloudServer, cloud_server, eventually
 
 
 @pytest.fixture(scope="module")
@@ -26,17 +26,8 @@ def bulk_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer
         yield server
 
 
-def _dataset(account: Account) -> str:
-    return httpx.post(f"{account.base_url}/organizations/{account.organization_id}/datasets",
-                      json={"name": "bulk"}, headers=account.headers).json()["id"]
 
 
-def _eventually(check: Callable[[], object], timeout: float = 15.0) -> object:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "the server did not get there in time"
-        time.sleep(0.02)
-    return result
 
 
 def _zip(entries: dict[str, bytes]) -> bytes:
@@ -60,14 +51,14 @@ def _upload_documents(account: Account, dataset_id: str, payload: bytes) -> None
 
 def test_document_zip_is_ingested_with_nan(bulk_cloud: CloudServer):
     account = bulk_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     docs = [Document.new("demoNDI", properties={"demoNDI": {"value": i}}) for i in range(25)]
     text = "[" + ",".join(d.to_json() for d in docs) + "]"
     text = text.replace('"value": 3', '"value": NaN')
     single = Document.new("element", properties={"element": {"name": "p"}})
     _upload_documents(account, dataset_id, _zip({"docs.json": text.encode(), "one.json": single.to_json().encode(),
                                                   "readme.txt": b"ignored"}))
-    _eventually(lambda: _count(account, dataset_id) == 26)
+    eventually(lambda: _count(account, dataset_id) == 26)
     listed = httpx.get(f"{account.base_url}/datasets/{dataset_id}/documents", params={"pageSize": 100},
                        headers=account.headers).json()["documents"]
     assert {d["ndiId"] for d in listed} == {d.id for d in docs} | {single.id}
@@ -75,7 +66,7 @@ def test_document_zip_is_ingested_with_nan(bulk_cloud: CloudServer):
 
 def test_bad_document_zip_adds_nothing(bulk_cloud: CloudServer):
     account = bulk_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     good = Document.new("demoNDI", properties={"demoNDI": {"value": 1}}).to_json()
     _upload_documents(account, dataset_id, _zip({"a.json": f"[{good}]".encode(), "b.json": b"{not json"}))
     _upload_documents(account, dataset_id, _zip({"a.json": f"[{good}, {{\"no\": \"base\"}}]".encode()}))
@@ -86,13 +77,13 @@ def test_bad_document_zip_adds_nothing(bulk_cloud: CloudServer):
 
 def test_bulk_download_zip_holds_every_document(bulk_cloud: CloudServer):
     account = bulk_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     docs = [Document.new("demoNDI", properties={"demoNDI": {"value": i, "low": float("-inf")}}) for i in range(30)]
     _upload_documents(account, dataset_id, _zip({"d.json": ("[" + ",".join(d.to_json() for d in docs) + "]").encode()}))
-    _eventually(lambda: _count(account, dataset_id) == 30)
+    eventually(lambda: _count(account, dataset_id) == 30)
     url = httpx.post(f"{account.base_url}/datasets/{dataset_id}/documents/bulk-download", json={"documentIds": []},
                      headers=account.headers).json()["url"]
-    reply = _eventually(lambda: (r := httpx.get(url, headers={"Accept-Encoding": "identity"})).status_code == 200 and r)
+    reply = eventually(lambda: (r := httpx.get(url, headers={"Accept-Encoding": "identity"})).status_code == 200 and r)
     with zipfile.ZipFile(io.BytesIO(reply.content)) as archive:
         names = archive.namelist()
         text = archive.read(names[0]).decode()
@@ -105,7 +96,7 @@ def test_bulk_download_zip_holds_every_document(bulk_cloud: CloudServer):
 def test_bulk_download_of_chosen_ids_and_not_ready_yet(tmp_path: Path):
     with cloud_server(tmp_path / "data", download_delay_s=1.0, document_ingest_delay_s=0) as server:
         account = server.account()
-        dataset_id = _dataset(account)
+        dataset_id = account.new_dataset()
         ids = [httpx.post(f"{account.base_url}/datasets/{dataset_id}/documents",
                           content=Document.new("demoNDI", properties={"demoNDI": {"value": i}}).to_json(),
                           headers=account.headers).json()["id"] for i in range(3)]
@@ -113,7 +104,7 @@ def test_bulk_download_of_chosen_ids_and_not_ready_yet(tmp_path: Path):
                          json={"documentIds": [ids[1], ids[1]]}, headers=account.headers).json()["url"]
         early = httpx.get(url)
         assert early.status_code == 404 and "NoSuchKey" in early.text
-        reply = _eventually(lambda: (r := httpx.get(url)).status_code == 200 and r)
+        reply = eventually(lambda: (r := httpx.get(url)).status_code == 200 and r)
         with zipfile.ZipFile(io.BytesIO(reply.content)) as archive:
             assert len(json.loads(archive.read(archive.namelist()[0]))) == 1
 
@@ -130,7 +121,7 @@ def _job(account: Account, job_id: str) -> dict:
 
 def test_file_zip_job_runs_to_complete(bulk_cloud: CloudServer):
     account = bulk_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     payloads = {new_id(): os.urandom(n) for n in (10, 5000, 70_000)}
     url, job_id = _file_job(account, dataset_id)
     queued = _job(account, job_id)
@@ -138,7 +129,7 @@ def test_file_zip_job_runs_to_complete(bulk_cloud: CloudServer):
     active = httpx.get(f"{account.base_url}/datasets/{dataset_id}/bulk-uploads", headers=account.headers).json()
     assert [j["jobId"] for j in active["jobs"]] == [job_id]
     assert httpx.put(url, content=_zip(payloads)).status_code == 200
-    done = _eventually(lambda: (j := _job(account, job_id))["state"] == "complete" and j)
+    done = eventually(lambda: (j := _job(account, job_id))["state"] == "complete" and j)
     assert done["filesExtracted"] == done["totalFiles"] == 3 and done["completedAt"]
     detail = httpx.get(f"{account.base_url}/datasets/{dataset_id}", headers=account.headers).json()
     assert {f["uid"]: f["size"] for f in detail["files"]} == {uid: len(b) for uid, b in payloads.items()}
@@ -181,10 +172,10 @@ def _bomb_zip() -> bytes:
 ])
 def test_unsafe_file_zips_fail_and_register_nothing(bulk_cloud: CloudServer, make: Callable[[], bytes], words: str):
     account = bulk_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     url, job_id = _file_job(account, dataset_id)
     assert httpx.put(url, content=make()).status_code == 200
-    failed = _eventually(lambda: (j := _job(account, job_id))["state"] == "failed" and j)
+    failed = eventually(lambda: (j := _job(account, job_id))["state"] == "failed" and j)
     assert words in failed["error"]
     assert httpx.get(f"{account.base_url}/datasets/{dataset_id}", headers=account.headers).json()["files"] == []
     blob_root = bulk_cloud.config.data_dir / "blobs"
@@ -194,7 +185,7 @@ def test_unsafe_file_zips_fail_and_register_nothing(bulk_cloud: CloudServer, mak
 
 def test_jobs_belong_to_their_owner(bulk_cloud: CloudServer):
     account = bulk_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     _, job_id = _file_job(account, dataset_id)
     other = bulk_cloud.account()
     assert httpx.get(f"{account.base_url}/bulk-uploads/{job_id}", headers=other.headers).status_code == 404
@@ -206,7 +197,7 @@ def test_jobs_belong_to_their_owner(bulk_cloud: CloudServer):
 def test_unused_upload_url_expires_the_job(tmp_path: Path):
     with cloud_server(tmp_path / "data", url_ttl_s=1) as server:
         account = server.account()
-        dataset_id = _dataset(account)
+        dataset_id = account.new_dataset()
         _, job_id = _file_job(account, dataset_id)
-        failed = _eventually(lambda: (j := _job(account, job_id))["state"] == "failed" and j)
+        failed = eventually(lambda: (j := _job(account, job_id))["state"] == "failed" and j)
         assert failed["error"] == "upload URL expired"

@@ -12,13 +12,6 @@ from ndicloud.core import Document
 from cloud_server import Account, CloudServer
 
 
-def _dataset(account: Account) -> str:
-    reply = httpx.post(f"{account.base_url}/organizations/{account.organization_id}/datasets",
-                       json={"name": "docs"}, headers=account.headers)
-    assert reply.status_code == 201
-    return reply.json()["id"]
-
-
 def _add(account: Account, dataset_id: str, doc: Document) -> str:
     reply = httpx.post(f"{account.base_url}/datasets/{dataset_id}/documents", content=doc.to_json(),
                        headers={**account.headers, "Content-Type": "application/json"})
@@ -32,7 +25,7 @@ def _demo(value: object = 1, class_name: str = "demoNDI") -> Document:
 
 @pytest.fixture
 def dataset(cloud: Account) -> str:
-    return _dataset(cloud)
+    return cloud.new_dataset()
 
 
 def test_add_read_and_list(cloud: Account, dataset: str):
@@ -126,7 +119,7 @@ def test_bulk_delete_and_counts(cloud: Account, dataset: str):
 def test_bulk_fetch_rules(cloud_service: CloudServer, cloud: Account, dataset: str):
     docs = [_demo(i) for i in range(3)]
     ids = [_add(cloud, dataset, d) for d in docs]
-    other = _dataset(cloud)
+    other = cloud.new_dataset()
     foreign = _add(cloud, other, _demo(99))
     url = f"{cloud.base_url}/datasets/{dataset}/documents/bulk-fetch"
     reply = httpx.post(url, json={"documentIds": [ids[0], ids[0], ids[2], foreign, "f" * 24]}, headers=cloud.headers)

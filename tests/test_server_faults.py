@@ -11,12 +11,7 @@ import pytest
 from ndicloud.core import Document, new_id
 from ndicloud.server.faults import FaultSettings
 
-from cloud_server import Account, CloudServer, cloud_server
-
-
-def _dataset(account: Account) -> str:
-    return httpx.post(f"{account.base_url}/organizations/{account.organization_id}/datasets",
-                      json={"name": "faulty"}, headers=account.headers).json()["id"]
+from cloud_server import CloudServer, cloud_server, eventually
 
 
 def _script(server: CloudServer, *faults: dict, reset: bool = True) -> None:
@@ -38,7 +33,7 @@ def test_control_route_exists_only_when_enabled(cloud_service: CloudServer):
 def test_scripted_failures_before_and_after_the_work(tmp_path: Path):
     with cloud_server(tmp_path / "data", faults="seed=1") as server:
         account = server.account()
-        dataset_id = _dataset(account)
+        dataset_id = account.new_dataset()
         url = f"{account.base_url}/datasets/{dataset_id}/documents"
         _script(server, {"route": "POST /v1/datasets/*/documents", "count": 2, "status": 503})
         statuses = [httpx.post(url, content=Document.new("demoNDI").to_json(), headers=account.headers).status_code
@@ -72,7 +67,7 @@ def test_latency(tmp_path: Path):
 def test_read_after_write_lag(tmp_path: Path):
     with cloud_server(tmp_path / "data", faults="read_lag_s=3") as server:  # wide: a loaded machine is slow
         account = server.account()
-        dataset_id = _dataset(account)
+        dataset_id = account.new_dataset()
         url = f"{account.base_url}/datasets/{dataset_id}"
         assert httpx.get(url, headers=account.headers).status_code == 404
         time.sleep(3.1)
@@ -82,12 +77,13 @@ def test_read_after_write_lag(tmp_path: Path):
 def test_storage_download_cut_mid_body(tmp_path: Path):
     with cloud_server(tmp_path / "data", faults="drop_rate=1", file_registration_delay_s=0) as server:
         account = server.account()
-        dataset_id = _dataset(account)
+        dataset_id = account.new_dataset()
         uid = new_id()
         put = httpx.get(f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files/{uid}",
                         headers=account.headers).json()["url"]
         assert httpx.put(put, content=b"z" * 100_000).status_code == 200
-        detail = httpx.get(f"{account.base_url}/datasets/{dataset_id}/files/{uid}/detail", headers=account.headers)
+        detail_url = f"{account.base_url}/datasets/{dataset_id}/files/{uid}/detail"
+        detail = eventually(lambda: (r := httpx.get(detail_url, headers=account.headers)).status_code == 200 and r)
         with pytest.raises(httpx.TransportError):
             httpx.get(detail.json()["downloadUrl"])
 
@@ -95,7 +91,7 @@ def test_storage_download_cut_mid_body(tmp_path: Path):
 def test_storage_upload_cut_mid_body_keeps_nothing(tmp_path: Path):
     with cloud_server(tmp_path / "data", faults="upload_drop_rate=1", file_registration_delay_s=0) as server:
         account = server.account()
-        dataset_id = _dataset(account)
+        dataset_id = account.new_dataset()
         uid = new_id()
         put = httpx.get(f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files/{uid}",
                         headers=account.headers).json()["url"]

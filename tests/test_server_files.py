@@ -24,10 +24,6 @@ def files_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServe
         yield server
 
 
-def _dataset(account: Account) -> str:
-    reply = httpx.post(f"{account.base_url}/organizations/{account.organization_id}/datasets",
-                       json={"name": "with files"}, headers=account.headers)
-    return reply.json()["id"]
 
 
 def _upload(account: Account, dataset_id: str, uid: str, payload: bytes) -> str:
@@ -52,7 +48,7 @@ def _detail(account: Account, dataset_id: str, uid: str, timeout: float = 10.0) 
 
 def test_put_then_detail_download_and_ranges(files_cloud: CloudServer):
     account = files_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     uid = new_id()
     payload = os.urandom(200_000)
     _upload(account, dataset_id, uid, payload)
@@ -81,7 +77,7 @@ def test_put_then_detail_download_and_ranges(files_cloud: CloudServer):
 
 def test_each_detail_call_gives_a_fresh_url(files_cloud: CloudServer):
     account = files_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     uid = new_id()
     _upload(account, dataset_id, uid, b"abc")
     first = _detail(account, dataset_id, uid)["downloadUrl"]
@@ -92,7 +88,7 @@ def test_each_detail_call_gives_a_fresh_url(files_cloud: CloudServer):
 def test_registration_waits_for_the_delay(tmp_path: Path):
     with cloud_server(tmp_path / "data", file_registration_delay_s=3.0) as server:  # wide: for a loaded machine
         account = server.account()
-        dataset_id = _dataset(account)
+        dataset_id = account.new_dataset()
         uid = new_id()
         _upload(account, dataset_id, uid, b"late")
         early = httpx.get(f"{account.base_url}/datasets/{dataset_id}/files/{uid}/detail", headers=account.headers)
@@ -102,7 +98,7 @@ def test_registration_waits_for_the_delay(tmp_path: Path):
 
 def test_tampered_expired_unsigned_and_wrong_method_urls_are_403(files_cloud: CloudServer):
     account = files_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     uid = new_id()
     put_url = _upload(account, dataset_id, uid, b"secret bytes")
     get_url = _detail(account, dataset_id, uid)["downloadUrl"]
@@ -122,7 +118,7 @@ def test_tampered_expired_unsigned_and_wrong_method_urls_are_403(files_cloud: Cl
 
 def test_storage_refuses_an_authorization_header(files_cloud: CloudServer):
     account = files_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     uid = new_id()
     _upload(account, dataset_id, uid, b"x")
     url = _detail(account, dataset_id, uid)["downloadUrl"]
@@ -132,7 +128,7 @@ def test_storage_refuses_an_authorization_header(files_cloud: CloudServer):
 
 def test_missing_object_is_404_no_such_key(files_cloud: CloudServer):
     account = files_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     reply = httpx.get(f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files/{new_id()}",
                       headers=account.headers)
     never_written = reply.json()["url"].replace("signature=", "x=")  # unsigned now: 403 first
@@ -145,7 +141,7 @@ def test_missing_object_is_404_no_such_key(files_cloud: CloudServer):
 
 def test_oversized_put_is_refused_and_nothing_kept(files_cloud: CloudServer):
     account = files_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     uid = new_id()
     url = httpx.get(f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files/{uid}",
                     headers=account.headers).json()["url"]
@@ -158,7 +154,7 @@ def test_oversized_put_is_refused_and_nothing_kept(files_cloud: CloudServer):
 
 def test_upload_url_rules(files_cloud: CloudServer):
     account = files_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     base = f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files"
     assert httpx.get(f"{base}/{new_id()}").status_code == 401
     assert httpx.get(f"{base}/bad.uid!", headers=account.headers).status_code == 400
@@ -173,7 +169,7 @@ def test_upload_url_rules(files_cloud: CloudServer):
 def test_file_detail_follows_dataset_access(files_cloud: CloudServer):
     account = files_cloud.account()
     admin = files_cloud.account(admin=True)
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     uid = new_id()
     _upload(account, dataset_id, uid, b"public later")
     _detail(account, dataset_id, uid)
@@ -190,7 +186,7 @@ def test_file_detail_follows_dataset_access(files_cloud: CloudServer):
 
 def test_deleting_a_dataset_for_good_removes_its_bytes(files_cloud: CloudServer):
     account = files_cloud.account()
-    dataset_id = _dataset(account)
+    dataset_id = account.new_dataset()
     uid = new_id()
     _upload(account, dataset_id, uid, b"to be pruned")
     _detail(account, dataset_id, uid)
@@ -202,3 +198,25 @@ def test_deleting_a_dataset_for_good_removes_its_bytes(files_cloud: CloudServer)
     while blob.exists():
         assert time.monotonic() < deadline
         time.sleep(0.02)
+
+
+def test_object_deleted_between_check_and_read_is_404(tmp_path: Path):
+    """A prune can remove an object after the route saw it: the answer is NoSuchKey, not a server error."""
+    import asyncio
+
+    from ndicloud.server.routes.storage import LargeChunkFileResponse
+
+    path = tmp_path / "soon-gone.zip"
+    path.write_bytes(b"x")
+    response = LargeChunkFileResponse(path)
+    path.unlink()
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def receive() -> dict:
+        return {"type": "http.request"}
+
+    asyncio.run(response({"type": "http", "method": "GET", "headers": []}, receive, send))
+    assert sent[0]["status"] == 404 and b"NoSuchKey" in sent[1]["body"]

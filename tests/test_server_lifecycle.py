@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from cloud_server import Account, CloudServer, cloud_server
+from cloud_server import Account, CloudServer, cloud_server, eventually
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +25,6 @@ def _create(account: Account, name: str = "a dataset") -> str:
     return reply.json()["id"]
 
 
-def _eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "the server did not get there in time"
-        time.sleep(0.02)
 
 
 def test_soft_delete_hides_and_lists_as_deleted_then_undelete_restores(fast_cloud: CloudServer):
@@ -47,7 +41,7 @@ def test_soft_delete_hides_and_lists_as_deleted_then_undelete_restores(fast_clou
     assert item["isDeleted"] is True and item["deleteCommandTime"] and item["deleteOccurrenceTime"]
     undelete = httpx.post(f"{url}/undelete", headers=owner.headers)  # zero-length body
     assert undelete.status_code == 200
-    _eventually(lambda: httpx.get(url, headers=owner.headers).status_code == 200)
+    eventually(lambda: httpx.get(url, headers=owner.headers).status_code == 200)
     assert httpx.get(url, headers=owner.headers).json()["isDeleted"] is False
 
 
@@ -67,7 +61,7 @@ def test_short_deletion_is_pruned_by_the_worker(fast_cloud: CloudServer):
     dataset_id = _create(owner)
     assert httpx.delete(f"{owner.base_url}/datasets/{dataset_id}", params={"when": "1s"},
                         headers=owner.headers).status_code == 200
-    _eventually(lambda: fast_cloud.records.dataset(dataset_id) is None)
+    eventually(lambda: fast_cloud.records.dataset(dataset_id) is None)
     assert httpx.post(f"{owner.base_url}/datasets/{dataset_id}/undelete", headers=owner.headers).status_code == 404
 
 
@@ -106,10 +100,10 @@ def test_submit_then_admin_publishes_and_unpublishes(fast_cloud: CloudServer):
     assert httpx.post(f"{url}/publish", headers=owner.headers).status_code == 403
     assert httpx.post(f"{url}/publish").status_code == 401
     assert httpx.post(f"{url}/publish", headers=admin.headers).status_code == 200
-    _eventually(lambda: httpx.get(url).status_code == 200)  # anonymous can read it once published
+    eventually(lambda: httpx.get(url).status_code == 200)  # anonymous can read it once published
     assert httpx.get(url).json()["isPublished"] is True
     assert httpx.post(f"{url}/unpublish", headers=admin.headers, content=b"{}").status_code == 200
-    _eventually(lambda: httpx.get(url).status_code == 404)
+    eventually(lambda: httpx.get(url).status_code == 404)
 
 
 def test_publish_flips_only_after_the_delay(tmp_path: Path):
@@ -119,7 +113,7 @@ def test_publish_flips_only_after_the_delay(tmp_path: Path):
         url = f"{owner.base_url}/datasets/{dataset_id}"
         assert httpx.post(f"{url}/publish", headers=admin.headers).status_code == 200
         assert httpx.get(url, headers=owner.headers).json()["isPublished"] is False  # not yet
-        _eventually(lambda: httpx.get(url, headers=owner.headers).json()["isPublished"] is True)
+        eventually(lambda: httpx.get(url, headers=owner.headers).json()["isPublished"] is True)
 
 
 def test_pending_publication_survives_a_restart(tmp_path: Path):
@@ -129,7 +123,7 @@ def test_pending_publication_survives_a_restart(tmp_path: Path):
         dataset_id = _create(owner)
         assert httpx.post(f"{owner.base_url}/datasets/{dataset_id}/publish", headers=admin.headers).status_code == 200
     with cloud_server(data, publish_delay_s=2) as server:
-        _eventually(lambda: httpx.get(f"{server.base_url}/datasets/{dataset_id}").status_code == 200)
+        eventually(lambda: httpx.get(f"{server.base_url}/datasets/{dataset_id}").status_code == 200)
 
 
 def test_branches(fast_cloud: CloudServer):

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cloud_server import Account
+from cloud_server import Account, eventually
 
 
 @pytest.mark.parametrize(("method", "path"), [("POST", "/datasets/search"), ("POST", "/documents/search"),
@@ -27,13 +27,16 @@ def test_routes_no_client_uses_answer_501(cloud: Account, method: str, path: str
 
 
 def test_request_log_has_one_line_per_request_and_no_secrets(cloud: Account, caplog: pytest.LogCaptureFixture):
+    def lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "ndicloud.server"]
+
     with caplog.at_level(logging.INFO, logger="ndicloud.server"):
         httpx.get(f"{cloud.base_url}/users/me", headers=cloud.headers)
         httpx.post(f"{cloud.base_url}/auth/login", json={"email": cloud.email, "password": cloud.password})
-    lines = [r.getMessage() for r in caplog.records if r.name == "ndicloud.server"]
-    assert any(line.startswith("GET /v1/users/me 200") for line in lines)
-    assert any(line.startswith("POST /v1/auth/login 200") for line in lines)
-    assert not any(cloud.token in line or cloud.password in line for line in lines)
+        # The line is written once the response is sent, so it can trail the client by a moment.
+        eventually(lambda: any(line.startswith("POST /v1/auth/login 200") for line in lines()), timeout=5)
+    assert any(line.startswith("GET /v1/users/me 200") for line in lines())
+    assert not any(cloud.token in line or cloud.password in line for line in lines())
 
 
 def test_start_command_serves_on_loopback(tmp_path: Path):

@@ -19,9 +19,6 @@ def query_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServe
         yield server
 
 
-def _dataset(account: Account, name: str = "q") -> str:
-    return httpx.post(f"{account.base_url}/organizations/{account.organization_id}/datasets",
-                      json={"name": name}, headers=account.headers).json()["id"]
 
 
 def _add(account: Account, dataset_id: str, doc: Document) -> str:
@@ -42,7 +39,7 @@ def _query(account: Account, scope: str, structure: object, *, anonymous: bool =
 @pytest.fixture(scope="module")
 def corpus(query_cloud: CloudServer) -> dict[str, object]:
     owner = query_cloud.account()
-    dataset_id = _dataset(owner)
+    dataset_id = owner.new_dataset()
     subject = Document.new("subject", properties={"subject": {"local_identifier": "mouse1@lab"}})
     probe = Document.new("element", depends_on={"subject_id": subject.id, "underlying_element_id": ""},
                          properties={"element": {"name": "ctx1", "type": "n-trode", "reference": 1}})
@@ -133,7 +130,7 @@ def test_scopes_follow_access(query_cloud: CloudServer, corpus: dict):
     private = _query(owner, "private", everything).json()["documents"]
     assert {d["datasetId"] for d in private} == {dataset}
     admin = query_cloud.account(admin=True)
-    public_set = _dataset(owner, "public one")
+    public_set = owner.new_dataset("public one")
     public_doc = Document.new("subject", properties={"subject": {"local_identifier": "shared"}})
     _add(owner, public_set, public_doc)
     assert httpx.post(f"{owner.base_url}/datasets/{public_set}/publish", headers=admin.headers).status_code == 200
@@ -147,7 +144,7 @@ def test_scopes_follow_access(query_cloud: CloudServer, corpus: dict):
 
 def test_deleted_documents_are_not_found(query_cloud: CloudServer):
     owner = query_cloud.account()
-    dataset = _dataset(owner)
+    dataset = owner.new_dataset()
     doc = Document.new("subject", properties={"subject": {"local_identifier": "gone"}})
     cloud_id = _add(owner, dataset, doc)
     lookup = [{"field": "base.id", "operation": "exact_string", "param1": doc.id}]
@@ -159,7 +156,7 @@ def test_deleted_documents_are_not_found(query_cloud: CloudServer):
 def test_index_survives_restart_and_replacement(tmp_path):
     with cloud_server(tmp_path / "data") as server:
         owner = server.account()
-        dataset = _dataset(owner)
+        dataset = owner.new_dataset()
         doc = Document.new("subject", properties={"subject": {"local_identifier": "before"}})
         cloud_id = _add(owner, dataset, doc)
         doc.properties["subject"]["local_identifier"] = "after"

@@ -6,6 +6,7 @@ from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
+from starlette.types import Message, Receive, Scope, Send
 
 from ..blobs import BlobStore, ObjectTooLarge, valid_key
 from ..faults import cut_halfway
@@ -15,9 +16,28 @@ router = APIRouter()
 
 
 class LargeChunkFileResponse(FileResponse):
-    """Streams in 1 MiB pieces rather than 64 KiB: fewer trips through the event loop per gigabyte."""
+    """Streams in 1 MiB pieces rather than 64 KiB: fewer trips through the event loop per gigabyte.
+
+    An object deleted between the existence check and the read (a prune) is a 404, not a server error.
+    """
 
     chunk_size = 1024 * 1024
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, tracking)
+        except (FileNotFoundError, RuntimeError) as exc:
+            missing = isinstance(exc, FileNotFoundError) or isinstance(exc.__context__, FileNotFoundError)
+            if started or not missing:
+                raise
+            await s3_error(404, "NoSuchKey", "The specified key does not exist.")(scope, receive, send)
 
 
 def s3_error(status: int, code: str, message: str) -> Response:
