@@ -141,3 +141,46 @@ def test_wrong_method_on_a_known_path_is_404(cloud: Account):
     dataset_id = cloud.new_dataset()
     reply = httpx.put(f"{cloud.base_url}/datasets/{dataset_id}", json={}, headers=cloud.headers)
     assert reply.status_code == 404 and reply.json()["error"] == "Not found"
+
+
+def test_matlab_editor_metadata_is_stored_in_the_read_shape(cloud: Account):
+    body = {"name": "editor", "description": "kept as given",
+            "contributors": [{"firstName": "Ann", "lastName": "Lee", "orchid": "0000-0001-2345-6789"}],
+            "correspondingAuthors": [{"firstName": "Ann", "lastName": "Lee", "orchid": "0000-0001-2345-6789"}],
+            "funding": {"source": "NIH, NSF"}}
+    dataset_id = httpx.post(f"{cloud.base_url}/organizations/{cloud.organization_id}/datasets", json=body,
+                            headers=cloud.headers).json()["id"]
+    detail = httpx.get(f"{cloud.base_url}/datasets/{dataset_id}", headers=cloud.headers).json()
+    assert detail["contributors"] == [{"firstName": "Ann", "lastName": "Lee", "orcid": "0000-0001-2345-6789"}]
+    assert detail["correspondingAuthors"][0]["orcid"] == "0000-0001-2345-6789"
+    assert detail["funding"] == [{"source": "NIH, NSF"}] and detail["description"] == "kept as given"
+
+
+def test_licence_in_the_python_ports_form(cloud: Account):
+    url = f"{cloud.base_url}/users/me/matlab-license"
+    reply = httpx.put(url, json={"licenseFile": "INCREMENT MATLAB MLM 46 permanent uncounted HOSTID=ANY\n",
+                                 "mode": "network"}, headers=cloud.headers)
+    assert reply.status_code == 200 and reply.json()["mode"] == "network"
+    bad = httpx.put(url, json={"licenseFile": "INCREMENT x", "mode": "shared"}, headers=cloud.headers)
+    assert bad.status_code == 400 and "mode" in bad.json()["error"]
+
+
+def test_existing_user_added_to_a_second_organization(tmp_path: Path):
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    base_command = [sys.executable, "-m", "ndicloud.cli", "server", "add-user", "ann@lab.org", "--data", str(data)]
+    first = subprocess.run([*base_command, "--org", "lab-one", "--password-stdin"], input="long-password-1\n",
+                           capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run([*base_command, "--org", "lab-two", "--password-stdin"], input="long-password-1\n",
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "--existing" in again.stderr
+    second = subprocess.run([*base_command, "--org", "lab-two", "--existing"], capture_output=True, text=True,
+                            timeout=60)
+    assert second.returncode == 0, second.stderr
+    with cloud_server(data) as server:
+        user = httpx.post(f"{server.base_url}/auth/login", json={"email": "ann@lab.org",
+                                                                 "password": "long-password-1"}).json()["user"]
+        assert sorted(o["name"] for o in user["organizations"]) == ["lab-one", "lab-two"]

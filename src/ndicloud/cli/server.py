@@ -46,12 +46,20 @@ def add_user_command(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
     admin: Annotated[bool, typer.Option("--admin", help="May publish and unpublish any dataset.")] = False,
     can_upload: Annotated[bool, typer.Option(help="May create datasets in the organization.")] = True,
+    existing: Annotated[bool, typer.Option("--existing", help="The user exists: add this membership only.")] = False,
     data: DataOpt = DEFAULT_DATA,
 ) -> None:
-    """Create a user (and their organization) directly in the server's records."""
-    from ..server.accounts import AccountError, add_user
+    """Create a user (and their organization) directly in the server's records, or add a membership."""
+    from ..server.accounts import AccountError, add_membership, add_user
     from ..server.records import Records
 
+    if existing:
+        try:
+            seeded = add_membership(Records(data), email, org, can_upload=can_upload)
+        except AccountError as exc:
+            raise fail(str(exc)) from exc
+        console.print(f"user {email} is now also in organization {org} ({seeded.organization_id})", highlight=False)
+        return
     if not password_stdin:
         raise fail("give the password on standard input with --password-stdin (never on the command line)")
     password = sys.stdin.readline().rstrip("\r\n")

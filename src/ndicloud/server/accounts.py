@@ -18,6 +18,18 @@ class SeededUser:
     organization_id: str
 
 
+def add_membership(records: Records, email: str, organization: str, *, can_upload: bool = True) -> SeededUser:
+    """Make an existing user a member of ``organization`` too (created if new)."""
+    user = records.user_by_email(email)
+    if user is None:
+        raise AccountError(f"no user with e-mail {email}")
+    organization_id = records.organization(organization)
+    records.add_membership(user.id, organization_id, can_upload=can_upload)
+    refreshed = records.user_by_id(user.id)
+    assert refreshed is not None
+    return SeededUser(refreshed, organization_id)
+
+
 def add_user(records: Records, email: str, password: str, organization: str, *, name: str | None = None,
              is_admin: bool = False, can_upload: bool = True, min_password_length: int = 8) -> SeededUser:
     """Create a user with a password and make them a member of ``organization`` (created if new)."""
@@ -26,7 +38,8 @@ def add_user(records: Records, email: str, password: str, organization: str, *, 
     if len(password) < min_password_length:
         raise AccountError(f"the password must have at least {min_password_length} characters")
     if records.user_by_email(email) is not None:
-        raise AccountError(f"a user with e-mail {email} exists already")
+        raise AccountError(f"a user with e-mail {email} exists already; add them to an organization with "
+                           "--existing")
     user = records.add_user(email, name or email.split("@")[0], hash_password(password), is_admin=is_admin)
     organization_id = records.organization(organization)
     records.add_membership(user.id, organization_id, can_upload=can_upload)

@@ -68,8 +68,21 @@ def _page(request: Request, where: str, params: tuple[Any, ...]) -> dict[str, An
     return {"totalNumber": total, "page": page, "pageSize": size, "datasets": [list_item_json(r) for r in rows]}
 
 
+def _people(value: Any) -> Any:
+    """NDI-matlab's editor writes ``orchid`` (sic); the service's read shape is ``orcid`` (cloud-api §9)."""
+    if not isinstance(value, list):
+        return value
+    return [{("orcid" if k == "orchid" and "orcid" not in person else k): v for k, v in person.items()}
+            if isinstance(person, dict) else person for person in value]
+
+
 def _metadata_changes(body: dict[str, Any]) -> dict[str, Any]:
     changes = {k: v for k, v in body.items() if k not in PROTECTED and k != "isSubmitted"}
+    for key in ("contributors", "correspondingAuthors"):
+        if key in changes:
+            changes[key] = _people(changes[key])
+    if isinstance(changes.get("funding"), dict):  # a funding object becomes a one-element list
+        changes["funding"] = [changes["funding"]]
     if "name" in changes and (not isinstance(changes["name"], str) or not changes["name"].strip()):
         raise bad_request("name must be a non-empty string")
     return changes

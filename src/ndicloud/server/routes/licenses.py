@@ -38,6 +38,12 @@ async def allocate(request: Request) -> WireJSONResponse:
 async def register(request: Request) -> WireJSONResponse:
     user = required_user(request)
     body = await read_object(request, request.app.state.config.max_json_body_bytes)
+    if "licenseFile" in body:  # the Python port's form, {licenseFile, mode, release?} (cloud-api §9)
+        mode = body.get("mode")
+        if mode not in ("network", "dedicated"):
+            raise bad_request(f"mode must be 'network' or 'dedicated', got {mode!r}")
+        key = "networkLicenseFile" if mode == "network" else "dedicatedLicenseFile"
+        body = {key: body["licenseFile"], **({"release": body["release"]} if "release" in body else {})}
     licenses = request.app.state.records.licenses
     current = licenses.get(user.id)
     release = body.get("release")
