@@ -184,3 +184,25 @@ def test_existing_user_added_to_a_second_organization(tmp_path: Path):
         user = httpx.post(f"{server.base_url}/auth/login", json={"email": "ann@lab.org",
                                                                  "password": "long-password-1"}).json()["user"]
         assert sorted(o["name"] for o in user["organizations"]) == ["lab-one", "lab-two"]
+
+
+def test_list_items_carry_live_document_count_and_total_size(tmp_path: Path):
+    with cloud_server(tmp_path / "data", file_registration_delay_s=0) as server:
+        account = server.account()
+        dataset_id = account.new_dataset("counted")
+        for value in (1, 2):
+            doc = Document.new("demoNDI", properties={"demoNDI": {"value": value}})
+            assert httpx.post(f"{account.base_url}/datasets/{dataset_id}/documents", content=doc.to_json(),
+                              headers={**account.headers, "Content-Type": "application/json"}).status_code == 201
+        uid = new_id()
+        url = httpx.get(f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files/{uid}",
+                        headers=account.headers).json()["url"]
+        assert httpx.put(url, content=b"x" * 1234).status_code == 200
+        eventually(lambda: httpx.get(f"{account.base_url}/datasets/{dataset_id}/files/{uid}/detail",
+                                     headers=account.headers).status_code == 200)
+        listed = httpx.get(f"{account.base_url}/organizations/{account.organization_id}/datasets",
+                           headers=account.headers).json()["datasets"]
+        item = next(d for d in listed if d["id"] == dataset_id)
+        assert (item["documentCount"], item["totalSize"]) == (2, 1234)
+        detail = httpx.get(f"{account.base_url}/datasets/{dataset_id}", headers=account.headers).json()
+        assert (detail["documentCount"], detail["totalSize"]) == (2, 1234)  # list and detail agree

@@ -63,6 +63,13 @@ class FileRegistry:
             "AND visible_after <= ? ORDER BY uid", (dataset_id, time.time()))
         return [FileEntry(*r) for r in rows]
 
+    def total_size(self, dataset_id: str) -> int:
+        """Bytes of the files ``list`` shows: the dataset's ``totalSize``."""
+        row = self._conn().execute(
+            "SELECT COALESCE(SUM(size), 0) FROM files WHERE dataset_id = ? AND pending = 0 AND visible_after <= ?",
+            (dataset_id, time.time())).fetchone()
+        return int(row[0])
+
     def delete_dataset(self, dataset_id: str) -> None:
         """Forget a dataset's files (the worker removes the bytes: see Worker.sweep_orphans)."""
         with self._conn() as conn:

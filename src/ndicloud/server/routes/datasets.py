@@ -52,20 +52,27 @@ def detail_json(dataset: DatasetRecord, document_count: int = 0,
             "publishStatus": publish_status, "files": files, "documents": []}
 
 
-def list_item_json(dataset: DatasetRecord) -> dict[str, Any]:
+def list_item_json(dataset: DatasetRecord, document_count: int = 0, total_size: int = 0) -> dict[str, Any]:
     """A list item (D2, D7, D8, D9): ``id`` and the list fields only."""
     merged = {**DETAIL_DEFAULTS, **dataset.metadata}
-    item = {"id": dataset.id, **{name: merged.get(name) for name in LIST_FIELDS}, **_status(dataset),
+    item = {"id": dataset.id, **{name: merged.get(name) for name in LIST_FIELDS},
+            **_status(dataset, document_count, total_size),
             "deleteCommandTime": dataset.delete_command_time, "deleteOccurrenceTime": dataset.delete_occurrence_time}
     item.pop("isSubmitted", None)
     return item
 
 
+def list_items(records: Records, rows: list[DatasetRecord]) -> list[dict[str, Any]]:
+    """List items with the live document count and stored bytes of each dataset."""
+    return [list_item_json(r, records.documents.count(r.id), records.files.total_size(r.id)) for r in rows]
+
+
 def _page(request: Request, where: str, params: tuple[Any, ...]) -> dict[str, Any]:
     config = request.app.state.config
     page, size = page_params(request, config.default_page_size, config.max_page_size)
-    total, rows = request.app.state.records.list_datasets(where, params, page, size)
-    return {"totalNumber": total, "page": page, "pageSize": size, "datasets": [list_item_json(r) for r in rows]}
+    records: Records = request.app.state.records
+    total, rows = records.list_datasets(where, params, page, size)
+    return {"totalNumber": total, "page": page, "pageSize": size, "datasets": list_items(records, rows)}
 
 
 def _people(value: Any) -> Any:

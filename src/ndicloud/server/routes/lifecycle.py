@@ -16,7 +16,7 @@ from ..errors import bad_request, forbidden, not_found
 from ..ids import is_object_id
 from ..records import Records, User
 from ..wire import WireJSONResponse, page_params, read_json
-from .datasets import _metadata_changes, list_item_json
+from .datasets import _metadata_changes, list_item_json, list_items
 
 router = APIRouter()
 
@@ -48,8 +48,9 @@ def _member_page(request: Request, user: User, condition: str, everyone: bool) -
         params = tuple(organizations)
     else:
         return {"totalNumber": 0, "page": page, "pageSize": size, "datasets": []}
-    total, rows = request.app.state.records.list_datasets(where, params, page, size)
-    return {"totalNumber": total, "page": page, "pageSize": size, "datasets": [list_item_json(r) for r in rows]}
+    records: Records = request.app.state.records
+    total, rows = records.list_datasets(where, params, page, size)
+    return {"totalNumber": total, "page": page, "pageSize": size, "datasets": list_items(records, rows)}
 
 
 @router.get("/datasets/deleted")
@@ -143,5 +144,5 @@ async def dataset_branches(request: Request, dataset_id: str) -> WireJSONRespons
     records: Records = request.app.state.records
     parent = readable_dataset(records, user, dataset_id)
     _, rows = records.list_datasets("branch_of = ? AND is_deleted = 0", (parent.id,), 1, 10_000)
-    items = [list_item_json(r) for r in rows if can_read(user, r)]
+    items = list_items(records, [r for r in rows if can_read(user, r)])
     return WireJSONResponse({"branches": items, "datasets": items})
