@@ -186,10 +186,12 @@ def test_existing_user_added_to_a_second_organization(tmp_path: Path):
         assert sorted(o["name"] for o in user["organizations"]) == ["lab-one", "lab-two"]
 
 
-def test_list_items_carry_live_document_count_and_total_size(tmp_path: Path):
+def test_list_items_carry_live_counts_and_upload_time(tmp_path: Path):
     with cloud_server(tmp_path / "data", file_registration_delay_s=0) as server:
         account = server.account()
         dataset_id = account.new_dataset("counted")
+        fresh = httpx.get(f"{account.base_url}/datasets/{dataset_id}", headers=account.headers).json()
+        assert fresh["uploadedAt"] is None  # nothing uploaded yet
         for value in (1, 2):
             doc = Document.new("demoNDI", properties={"demoNDI": {"value": value}})
             assert httpx.post(f"{account.base_url}/datasets/{dataset_id}/documents", content=doc.to_json(),
@@ -206,3 +208,4 @@ def test_list_items_carry_live_document_count_and_total_size(tmp_path: Path):
         assert (item["documentCount"], item["totalSize"]) == (2, 1234)
         detail = httpx.get(f"{account.base_url}/datasets/{dataset_id}", headers=account.headers).json()
         assert (detail["documentCount"], detail["totalSize"]) == (2, 1234)  # list and detail agree
+        assert item["uploadedAt"] and detail["uploadedAt"] >= item["uploadedAt"] >= fresh["createdAt"]

@@ -113,6 +113,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         parts = key.split("/")
         if len(parts) == 3 and parts[0] == "files" and records.dataset(parts[1]) is not None:
             records.files.register(parts[1], parts[2], size, key, config.file_registration_delay_s, pending=True)
+            records.mark_uploaded(parts[1])
             return
         transfer = records.transfers.by_key(key)
         if transfer is not None and transfer.kind in ("documents", "files") and transfer.state == "queued":

@@ -231,6 +231,11 @@ class Records:
         with self._conn() as conn:
             conn.execute(f"UPDATE datasets SET {assignments} WHERE id = ?", (*columns.values(), dataset_id))
 
+    def mark_uploaded(self, dataset_id: str) -> None:
+        """Note that documents or file bytes just arrived: the dataset's ``uploadedAt``."""
+        with self._conn() as conn:
+            conn.execute("UPDATE datasets SET uploaded_at = ? WHERE id = ?", (utc_timestamp(), dataset_id))
+
     def list_datasets(self, where: str, params: tuple[Any, ...], page: int, page_size: int
                       ) -> tuple[int, list[DatasetRecord]]:
         """One page of the datasets matching a fixed WHERE clause of this module's callers, newest first."""

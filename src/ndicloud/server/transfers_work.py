@@ -29,6 +29,7 @@ def ingest_documents(records: Records, blobs: BlobStore, transfer: Transfer, lim
     else:
         if records.dataset(transfer.dataset_id) is not None:
             records.documents.add_many(transfer.dataset_id, documents)
+            records.mark_uploaded(transfer.dataset_id)
         records.transfers.update(transfer.id, state="complete", due=None, completed_at=utc_timestamp(),
                                  total_files=len(documents), files_extracted=len(documents))
     blobs.delete(transfer.blob_key)
@@ -69,6 +70,8 @@ def extract_files(records: Records, blobs: BlobStore, transfer: Transfer, limits
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         blobs.delete(transfer.blob_key)
+    if extracted:
+        records.mark_uploaded(transfer.dataset_id)
     records.transfers.update(transfer.id, state="complete", due=None, completed_at=utc_timestamp())
 
 

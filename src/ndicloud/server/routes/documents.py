@@ -52,6 +52,7 @@ async def add_document(request: Request, dataset_id: str) -> WireJSONResponse:
     dataset = writable_dataset(records, user, dataset_id)
     properties = _document_body(await read_json(request, request.app.state.config.max_json_body_bytes))
     stored = records.documents.add(dataset.id, properties)
+    records.mark_uploaded(dataset.id)
     note_created(request, stored.id)
     return WireJSONResponse(stored.detail(), status_code=201)
 
@@ -116,6 +117,7 @@ async def replace_document(request: Request, dataset_id: str, document_id: str) 
     properties = _document_body(await read_json(request, request.app.state.config.max_json_body_bytes))
     if not is_object_id(document_id) or not records.documents.replace(dataset.id, document_id, properties):
         raise not_found(f"document {document_id}")
+    records.mark_uploaded(dataset.id)
     stored = records.documents.get(dataset.id, document_id)
     assert stored is not None
     return WireJSONResponse(stored.detail())
