@@ -84,6 +84,7 @@ def test_bulk_download_zip_holds_every_document(bulk_cloud: CloudServer):
     url = httpx.post(f"{account.base_url}/datasets/{dataset_id}/documents/bulk-download", json={"documentIds": []},
                      headers=account.headers).json()["url"]
     reply = eventually(lambda: (r := httpx.get(url, headers={"Accept-Encoding": "identity"})).status_code == 200 and r)
+    assert reply.headers["Content-Type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(reply.content)) as archive:
         names = archive.namelist()
         text = archive.read(names[0]).decode()

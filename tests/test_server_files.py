@@ -220,3 +220,15 @@ def test_object_deleted_between_check_and_read_is_404(tmp_path: Path):
 
     asyncio.run(response({"type": "http", "method": "GET", "headers": []}, receive, send))
     assert sent[0]["status"] == 404 and b"NoSuchKey" in sent[1]["body"]
+
+
+def test_a_second_put_replaces_the_bytes(files_cloud: CloudServer):
+    account = files_cloud.account()
+    dataset_id = account.new_dataset()
+    uid = new_id()
+    url = _upload(account, dataset_id, uid, b"first version")
+    assert _detail(account, dataset_id, uid)["size"] == len(b"first version")
+    assert httpx.put(url, content=b"second, longer version").status_code == 200
+    detail = _detail(account, dataset_id, uid)
+    assert detail["size"] == len(b"second, longer version")
+    assert httpx.get(detail["downloadUrl"]).content == b"second, longer version"
