@@ -1,7 +1,8 @@
 """Local NDI Cloud server: every dataset-scoped route refuses outsiders and anonymous callers (cloud-api §10.3).
 
 An unpublished dataset of another organization is invisible (404); a route that needs a token answers 401
-without one, and a route that also serves published data answers 404 for the unpublished dataset.
+without one, and a route that also serves published data answers 404 for the unpublished dataset. A published
+dataset of another organization is read-only: its reads answer, its writes are 403.
 """
 
 from __future__ import annotations
@@ -117,3 +118,33 @@ def test_everything_survives_a_restart(tmp_path):
         state = httpx.get(f"{base}/compute/{session}", headers=headers).json()
         assert state["status"] == "RUNNING" and state["currentStageId"] == "initial-setup"
         assert httpx.get(f"{base}/users/me/matlab-license", headers=headers).json()["mode"] == "network"
+
+
+@pytest.fixture(scope="module")
+def published_dataset(tmp_path_factory: pytest.TempPathFactory):
+    with cloud_server(tmp_path_factory.mktemp("published"), publish_delay_s=0) as server:
+        owner = server.account()
+        dataset_id = owner.new_dataset("published")
+        reply = httpx.post(f"{owner.base_url}/datasets/{dataset_id}/documents",
+                           content=Document.new("demoNDI").to_json(), headers=owner.headers)
+        admin = server.account(admin=True)
+        assert httpx.post(f"{owner.base_url}/datasets/{dataset_id}/publish", headers=admin.headers).status_code == 200
+        eventually(lambda: httpx.get(f"{owner.base_url}/datasets/{dataset_id}").status_code == 200)
+        yield server, owner, dataset_id, reply.json()["id"]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[f"{r[0]} {r[1] or '/'}" for r in ROUTES])
+def test_published_data_of_others_is_read_only(published_dataset, route):
+    server, owner, dataset_id, doc_id = published_dataset
+    outsider = server.account()
+    reply = _request(outsider, owner, dataset_id, doc_id, route, outsider.headers)
+    method, path, _, needs_token = route
+    if path == "/files/{uid}/detail":
+        expected = 404  # readable, but the uid asked for is unknown
+    elif path == "/bulk-uploads":
+        expected = 200  # lists only the caller's own jobs (none)
+    else:
+        expected = 403 if needs_token else 200  # writes and member-only reads are refused
+    assert reply.status_code == expected, reply.text
+    if expected == 403:
+        assert "belongs to another organization" in reply.json()["message"]
