@@ -138,7 +138,7 @@ def test_published_data_of_others_is_read_only(published_dataset, route):
     server, owner, dataset_id, doc_id = published_dataset
     outsider = server.account()
     reply = _request(outsider, owner, dataset_id, doc_id, route, outsider.headers)
-    method, path, _, needs_token = route
+    _, path, _, needs_token = route
     if path == "/files/{uid}/detail":
         expected = 404  # readable, but the uid asked for is unknown
     elif path == "/bulk-uploads":
