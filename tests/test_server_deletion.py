@@ -115,3 +115,27 @@ def test_a_dataset_deletion_defaults_to_seven_days(deletion_cloud: CloudServer):
     commanded, due = (datetime.fromisoformat(item[k].replace("Z", "+00:00"))
                       for k in ("deleteCommandTime", "deleteOccurrenceTime"))
     assert abs((due - commanded) - timedelta(days=7)) < timedelta(seconds=5)
+
+
+def test_pending_prune_and_undelete_survive_a_restart(tmp_path):
+    data = tmp_path / "data"
+    settings = {"undelete_delay_s": 2, "file_registration_delay_s": 0}
+    with cloud_server(data, **settings) as server:
+        account = server.account()
+        pruned, restored = account.new_dataset("pruned"), account.new_dataset("restored")
+        doc_id, _ = _add(account, restored, 1)
+        base = account.base_url
+        assert httpx.delete(f"{base}/datasets/{pruned}", params={"when": "2s"}, headers=account.headers).status_code \
+            == 200
+        assert httpx.delete(f"{base}/datasets/{restored}", params={"when": "1d"}, headers=account.headers) \
+            .status_code == 200
+        assert httpx.post(f"{base}/datasets/{restored}/undelete", headers=account.headers).status_code == 200
+        token = account.token
+    # Both are still pending at the stop; the restarted server finishes them from its records.
+    with cloud_server(data, **settings) as server:
+        base, headers = server.base_url, {"Authorization": f"Bearer {token}"}
+        eventually(lambda: httpx.get(f"{base}/datasets/{restored}", headers=headers).status_code == 200)
+        assert httpx.get(f"{base}/datasets/{restored}/documents/{doc_id}", headers=headers).status_code == 200
+        eventually(lambda: pruned not in {d["id"] for d in httpx.get(f"{base}/datasets/deleted",
+                                                                      headers=headers).json()["datasets"]})
+        assert httpx.get(f"{base}/datasets/{pruned}", headers=headers).status_code == 404
