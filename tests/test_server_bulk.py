@@ -110,6 +110,23 @@ def test_bulk_download_of_chosen_ids_and_not_ready_yet(tmp_path: Path):
             assert len(json.loads(archive.read(archive.namelist()[0]))) == 1
 
 
+def test_bulk_download_captures_documents_as_they_were_when_asked(tmp_path: Path):
+    with cloud_server(tmp_path / "data", download_delay_s=1.0) as server:
+        account = server.account()
+        dataset_id = account.new_dataset()
+        base = f"{account.base_url}/datasets/{dataset_id}/documents"
+        doc = Document.new("demoNDI", properties={"demoNDI": {"value": "before"}})
+        cloud_id = httpx.post(base, content=doc.to_json(), headers=account.headers).json()["id"]
+        url = httpx.post(f"{base}/bulk-download", json={"documentIds": []}, headers=account.headers).json()["url"]
+        changed = Document.from_json(doc.to_json().replace('"before"', '"after"'))
+        assert httpx.post(f"{base}/{cloud_id}", content=changed.to_json(), headers=account.headers).status_code == 200
+        httpx.post(base, content=Document.new("demoNDI").to_json(), headers=account.headers)  # added later
+        reply = eventually(lambda: (r := httpx.get(url)).status_code == 200 and r)
+        with zipfile.ZipFile(io.BytesIO(reply.content)) as archive:
+            captured = json.loads(archive.read(archive.namelist()[0]))
+        assert [d["demoNDI"]["value"] for d in captured] == ["before"]
+
+
 def _file_job(account: Account, dataset_id: str) -> tuple[str, str]:
     body = httpx.get(f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files/bulk",
                      headers=account.headers).json()

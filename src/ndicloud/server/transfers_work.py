@@ -75,10 +75,16 @@ def extract_files(records: Records, blobs: BlobStore, transfer: Transfer, limits
     records.transfers.update(transfer.id, state="complete", due=None, completed_at=utc_timestamp())
 
 
-def write_download(records: Records, blobs: BlobStore, transfer: Transfer) -> None:
-    """The zip of captured documents: one JSON array of their properties, sentinels for non-finite numbers."""
-    ids = list(transfer.payload or [])
-    target = blobs.path(transfer.blob_key)
+def staged_download_path(blobs: BlobStore, transfer: Transfer) -> Path:
+    return blobs.path(f"staging/{transfer.id}/documents.zip")
+
+
+def capture_download(records: Records, blobs: BlobStore, transfer: Transfer, ids: list[str]) -> None:
+    """Write the zip of the documents as they are now (C10 captures at request time), out of the URL's sight.
+
+    One JSON array of their properties, sentinels for non-finite numbers; streamed, so memory stays flat.
+    """
+    target = staged_download_path(blobs, transfer)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
     try:
@@ -91,6 +97,19 @@ def write_download(records: Records, blobs: BlobStore, transfer: Transfer) -> No
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_download(records: Records, blobs: BlobStore, transfer: Transfer) -> None:
+    """After the delay: move the captured zip to where its presigned URL points."""
+    staged = staged_download_path(blobs, transfer)
+    if not staged.exists():
+        records.transfers.update(transfer.id, state="failed", error="the captured documents are missing", due=None,
+                                 completed_at=utc_timestamp())
+        return
+    target = blobs.path(transfer.blob_key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged.replace(target)
+    shutil.rmtree(staged.parent, ignore_errors=True)
     records.transfers.update(transfer.id, state="complete", due=None, completed_at=utc_timestamp())
 
 

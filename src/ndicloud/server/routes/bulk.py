@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from ..access import optional_user, organization_dataset, readable_dataset, required_user, writable_dataset
 from ..errors import bad_request, not_found
 from ..records import Records
+from ..transfers_work import capture_download
 from ..uploads import ACTIVE_STATES, JOB_STATES
 from ..wire import WireJSONResponse, read_json
 from .documents import _document_ids
@@ -40,7 +42,9 @@ async def document_download_url(request: Request, dataset_id: str) -> WireJSONRe
     ids = requested or records.documents.live_ids(dataset.id)
     config = request.app.state.config
     transfer = records.transfers.create("download", dataset.id, user.id if user else "", f"downloads/{dataset.id}",
-                                        config.url_ttl_s, due=time.time() + config.download_delay_s, payload=ids)
+                                        config.url_ttl_s, state="capturing")
+    await run_in_threadpool(capture_download, records, request.app.state.blobs, transfer, ids)
+    records.transfers.update(transfer.id, state="queued", due=time.time() + config.download_delay_s)
     return WireJSONResponse({"url": request.app.state.presigner.url("GET", transfer.blob_key)})
 
 
