@@ -18,25 +18,54 @@ DataOpt = Annotated[Path, typer.Option("--data", help="Folder holding the server
 DEFAULT_DATA = Path("ndi-cloud-data")
 
 
+DELAY_FIELDS = ("file_registration_delay_s", "document_ingest_delay_s", "zip_extract_delay_s", "download_delay_s",
+                "compute_stage_delay_s", "publish_delay_s", "undelete_delay_s")
+
+
 @app.command()
 def start(
     data: DataOpt = DEFAULT_DATA,
+    temporary: Annotated[bool, typer.Option(
+        "--temporary", help="Keep records and files in a fresh temporary folder, removed at exit (ignores --data).")
+    ] = False,
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+    public_url: Annotated[str | None, typer.Option(
+        help="Base of presigned storage URLs when clients reach the server through a proxy.")] = None,
     token_ttl: Annotated[int, typer.Option(help="Lifetime of login tokens, in seconds.")] = 3600,
+    url_ttl: Annotated[int, typer.Option(help="Lifetime of presigned storage URLs, in seconds.")] = 3600,
+    password_min_length: Annotated[int, typer.Option(help="Shortest password accepted at sign-up.")] = 8,
+    delay: Annotated[float | None, typer.Option(
+        help="Seconds every deferred step waits (file registration, zip work, publish, undelete, compute "
+             "stages); 0 makes them immediate. Default: delays like the hosted service's.")] = None,
     faults: Annotated[str | None, typer.Option(
         "--faults", envvar="NDI_CLOUD_FAULTS",
         help="Fault injection for testing, e.g. 'seed=3,error_rate=0.1,latency_s=0.05' (off by default).")] = None,
 ) -> None:
     """Serve the API at http://HOST:PORT/v1 until interrupted."""
+    import contextlib
+    import tempfile
+
     from ..server import ServerConfig
     from ..server.runner import serve
 
+    for name, value in (("--token-ttl", token_ttl), ("--url-ttl", url_ttl),
+                        ("--password-min-length", password_min_length)):
+        if value < 1:
+            raise fail(f"{name} must be at least 1, not {value}")
+    if delay is not None and delay < 0:
+        raise fail(f"--delay cannot be negative ({delay})")
+    delays = {} if delay is None else dict.fromkeys(DELAY_FIELDS, delay)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    console.print(f"NDI Cloud (local) at http://{host}:{port}/v1, data in {data}", highlight=False)
-    if faults is not None:
-        console.print(f"fault injection ON: {faults}", highlight=False)
-    serve(ServerConfig(data_dir=data, host=host, port=port, token_ttl_s=token_ttl, faults=faults))
+    with tempfile.TemporaryDirectory(prefix="ndi-cloud-server-") if temporary else contextlib.nullcontext() as scratch:
+        folder = Path(scratch) if scratch else data
+        config = ServerConfig(data_dir=folder, host=host, port=port, public_url=public_url, token_ttl_s=token_ttl,
+                              url_ttl_s=url_ttl, password_min_length=password_min_length, faults=faults, **delays)
+        console.print(f"NDI Cloud (local) at http://{host}:{port}/v1, data in {folder}"
+                      + (" (temporary)" if temporary else ""), highlight=False, soft_wrap=True)
+        if faults is not None:
+            console.print(f"fault injection ON: {faults}", highlight=False)
+        serve(config)
 
 
 @app.command("add-user")
