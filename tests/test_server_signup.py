@@ -107,3 +107,13 @@ def test_forgot_and_reset_password(cloud_service: CloudServer, cloud: Account, c
     assert cloud_service.login(cloud.email, "after-reset-1")
     nobody = httpx.post(f"{cloud_service.base_url}/auth/password/forgot", json={"email": "no@one.example"})
     assert nobody.status_code == 400 and nobody.json()["code"] == "UserNotFoundException"
+
+
+def test_too_many_reset_codes_hit_the_limit(cloud_service: CloudServer, cloud: Account):
+    url = f"{cloud_service.base_url}/auth/password/forgot"
+    limit = cloud_service.config.reset_codes_per_hour
+    assert all(httpx.post(url, json={"email": cloud.email}).status_code == 200 for _ in range(limit))
+    refused = httpx.post(url, json={"email": cloud.email})
+    assert refused.status_code == 400 and refused.json()["code"] == "LimitExceededException"
+    other = cloud_service.account()
+    assert httpx.post(url, json={"email": other.email}).status_code == 200  # the limit is per address

@@ -106,6 +106,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.worker = worker
     app.state.tokens = TokenService(secret, config.token_ttl_s)
     app.state.blobs = blobs
+    app.state.reset_code_times = {}  # address -> times of recent reset codes (A4 rate limit)
     app.state.presigner = Presigner(secret, config.base_url, config.url_ttl_s)
 
     def on_object_stored(key: str, size: int) -> None:

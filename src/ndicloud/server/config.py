@@ -16,6 +16,7 @@ class ServerConfig:
     public_url: str | None = None  # base of presigned URLs when behind a proxy; default http://host:port
     token_ttl_s: int = 3600
     password_min_length: int = 8
+    reset_codes_per_hour: int = 5  # per address; more → LimitExceededException, as Cognito answers
     users_can_create_datasets: bool = False  # for users who sign up (POST /users); as on the real service
     default_page_size: int = 20
     max_page_size: int = 1000

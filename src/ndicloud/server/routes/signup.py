@@ -57,6 +57,16 @@ def _issue_code(records: Records, email: str, purpose: str) -> None:
     log.info("%s code for %s: %s", purpose, email, code)
 
 
+def _reset_allowed(request: Request, email: str) -> bool:
+    """At most ``reset_codes_per_hour`` reset codes per address in any hour (kept in memory, like a rate limit)."""
+    issued: dict[str, list[float]] = request.app.state.reset_code_times
+    now = time.monotonic()
+    recent = [t for t in issued.get(email, []) if now - t < 3600]
+    allowed = len(recent) < request.app.state.config.reset_codes_per_hour
+    issued[email] = [*recent, now] if allowed else recent
+    return allowed
+
+
 def _check_code(records: Records, email: str, purpose: str, code: str) -> str | None:
     """None when the code is right, else the Cognito exception name."""
     stored = records.take_code(email, purpose)
@@ -139,6 +149,8 @@ async def forgot_password(request: Request) -> WireJSONResponse:
     user = records.user_by_email(email)
     if user is None:
         raise _cognito("Unable to send a reset code", "UserNotFoundException")
+    if not _reset_allowed(request, user.email):
+        raise _cognito("Attempt limit exceeded, please try after some time.", "LimitExceededException")
     _issue_code(records, user.email, "reset")
     return WireJSONResponse({"CodeDeliveryDetails": {"Destination": _masked(user.email), "DeliveryMedium": "EMAIL",
                                                      "AttributeName": "email"}})
