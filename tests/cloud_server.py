@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from ndicloud.core import Document
 from ndicloud.server import ServerConfig
 from ndicloud.server.accounts import add_user
 from ndicloud.server.records import Records
@@ -42,6 +43,21 @@ class Account:
                            headers=self.headers)
         assert reply.status_code == 201, reply.text
         return reply.json()["id"]
+
+    def add_document(self, dataset_id: str, document: Document) -> str:
+        """Add one document over HTTP (C1); its cloud id."""
+        reply = httpx.post(f"{self.base_url}/datasets/{dataset_id}/documents", content=document.to_json(),
+                           headers={**self.headers, "Content-Type": "application/json"})
+        assert reply.status_code == 201, reply.text
+        return reply.json()["id"]
+
+    def upload_file(self, dataset_id: str, uid: str, payload: bytes) -> None:
+        """PUT a file through its presigned URL (F1) and wait until the server lists it."""
+        url = httpx.get(f"{self.base_url}/datasets/{self.organization_id}/{dataset_id}/files/{uid}",
+                        headers=self.headers).json()["url"]
+        assert httpx.put(url, content=payload).status_code == 200
+        eventually(lambda: httpx.get(f"{self.base_url}/datasets/{dataset_id}/files/{uid}/detail",
+                                     headers=self.headers).status_code == 200)
 
 
 def eventually(check: Callable[[], object], timeout: float = 15.0) -> Any:

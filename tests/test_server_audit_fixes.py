@@ -193,15 +193,8 @@ def test_list_items_carry_live_counts_and_upload_time(tmp_path: Path):
         fresh = httpx.get(f"{account.base_url}/datasets/{dataset_id}", headers=account.headers).json()
         assert fresh["uploadedAt"] is None  # nothing uploaded yet
         for value in (1, 2):
-            doc = Document.new("demoNDI", properties={"demoNDI": {"value": value}})
-            assert httpx.post(f"{account.base_url}/datasets/{dataset_id}/documents", content=doc.to_json(),
-                              headers={**account.headers, "Content-Type": "application/json"}).status_code == 201
-        uid = new_id()
-        url = httpx.get(f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files/{uid}",
-                        headers=account.headers).json()["url"]
-        assert httpx.put(url, content=b"x" * 1234).status_code == 200
-        eventually(lambda: httpx.get(f"{account.base_url}/datasets/{dataset_id}/files/{uid}/detail",
-                                     headers=account.headers).status_code == 200)
+            account.add_document(dataset_id, Document.new("demoNDI", properties={"demoNDI": {"value": value}}))
+        account.upload_file(dataset_id, new_id(), b"x" * 1234)
         listed = httpx.get(f"{account.base_url}/organizations/{account.organization_id}/datasets",
                            headers=account.headers).json()["datasets"]
         item = next(d for d in listed if d["id"] == dataset_id)

@@ -25,10 +25,7 @@ def deletion_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudSe
 
 def _add(account: Account, dataset_id: str, value: int) -> tuple[str, str]:
     doc = Document.new("demoNDI", properties={"demoNDI": {"value": value}})
-    reply = httpx.post(f"{account.base_url}/datasets/{dataset_id}/documents", content=doc.to_json(),
-                       headers={**account.headers, "Content-Type": "application/json"})
-    assert reply.status_code == 201, reply.text
-    return reply.json()["id"], doc.id
+    return account.add_document(dataset_id, doc), doc.id
 
 
 def _delete(account: Account, dataset_id: str, cloud_id: str, **params: str) -> None:
@@ -89,11 +86,8 @@ def test_undeleting_a_dataset_brings_its_documents_and_files_back(deletion_cloud
     dataset_id = account.new_dataset()
     cloud_id, _ = _add(account, dataset_id, 1)
     uid = new_id()
-    url = httpx.get(f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files/{uid}",
-                    headers=account.headers).json()["url"]
-    assert httpx.put(url, content=b"binary bytes").status_code == 200
+    account.upload_file(dataset_id, uid, b"binary bytes")
     detail_url = f"{account.base_url}/datasets/{dataset_id}/files/{uid}/detail"
-    eventually(lambda: httpx.get(detail_url, headers=account.headers).status_code == 200)
     base = f"{account.base_url}/datasets/{dataset_id}"
     assert httpx.delete(base, params={"when": "1d"}, headers=account.headers).status_code == 200
     assert httpx.get(f"{base}/documents/{cloud_id}", headers=account.headers).status_code == 404
