@@ -48,6 +48,19 @@ def rehydrate_sentinels(value: Any) -> Any:
     return value
 
 
+def dehydrate_sentinels(value: Any) -> Any:
+    """Replace non-finite numbers by NDI Cloud's sentinel strings (the inverse of ``rehydrate_sentinels``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return "__NDI__NaN__"
+        return "__NDI__Infinity__" if value > 0 else "__NDI__-Infinity__"
+    if isinstance(value, dict):
+        return {k: dehydrate_sentinels(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [dehydrate_sentinels(v) for v in value]
+    return value
+
+
 def loads(text: str | bytes, source: str | None = None) -> dict[str, Any]:
     """Decode one JSON object as MATLAB wrote it (or as NDI Cloud served it).
 

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 from urllib.parse import unquote_plus
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from ..core.jsonio import dehydrate_sentinels
 from .errors import ApiError, bad_request
 
-SENTINELS = {"nan": "__NDI__NaN__", "inf": "__NDI__Infinity__", "-inf": "__NDI__-Infinity__"}
-
-
-def to_wire(value: Any) -> Any:
-    """Non-finite numbers as NDI's sentinel strings (never bare tokens or null in responses)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return SENTINELS["nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")]
-    if isinstance(value, dict):
-        return {k: to_wire(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_wire(v) for v in value]
-    return value
+# Non-finite numbers go out as NDI's sentinel strings (never bare tokens or null in responses).
+to_wire = dehydrate_sentinels
 
 
 class WireJSONResponse(JSONResponse):
