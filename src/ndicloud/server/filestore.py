@@ -63,12 +63,13 @@ class FileRegistry:
             "AND visible_after <= ? ORDER BY uid", (dataset_id, time.time()))
         return [FileEntry(*r) for r in rows]
 
-    def total_size(self, dataset_id: str) -> int:
-        """Bytes of the files ``list`` shows: the dataset's ``totalSize``."""
-        row = self._conn().execute(
-            "SELECT COALESCE(SUM(size), 0) FROM files WHERE dataset_id = ? AND pending = 0 AND visible_after <= ?",
-            (dataset_id, time.time())).fetchone()
-        return int(row[0])
+    def total_sizes(self, dataset_ids: list[str]) -> dict[str, int]:
+        """Bytes of the files ``list`` shows, per dataset (``totalSize``); datasets without files are left out."""
+        marks = ",".join("?" * len(dataset_ids))
+        rows = self._conn().execute(
+            f"SELECT dataset_id, SUM(size) FROM files WHERE dataset_id IN ({marks}) AND pending = 0 "
+            "AND visible_after <= ? GROUP BY dataset_id", (*dataset_ids, time.time()))
+        return {dataset_id: int(size) for dataset_id, size in rows}
 
     def delete_dataset(self, dataset_id: str) -> None:
         """Forget a dataset's files (the worker removes the bytes: see Worker.sweep_orphans)."""
