@@ -18,10 +18,6 @@ DataOpt = Annotated[Path, typer.Option("--data", help="Folder holding the server
 DEFAULT_DATA = Path("ndi-cloud-data")
 
 
-DELAY_FIELDS = ("file_registration_delay_s", "document_ingest_delay_s", "zip_extract_delay_s", "download_delay_s",
-                "compute_stage_delay_s", "publish_delay_s", "undelete_delay_s")
-
-
 @app.command()
 def start(
     data: DataOpt = DEFAULT_DATA,
@@ -44,6 +40,7 @@ def start(
 ) -> None:
     """Serve the API at http://HOST:PORT/v1 until interrupted."""
     import contextlib
+    import dataclasses
     import tempfile
 
     from ..server import ServerConfig
@@ -55,7 +52,8 @@ def start(
             raise fail(f"{name} must be at least 1, not {value}")
     if delay is not None and delay < 0:
         raise fail(f"--delay cannot be negative ({delay})")
-    delays = {} if delay is None else dict.fromkeys(DELAY_FIELDS, delay)
+    delay_fields = [f.name for f in dataclasses.fields(ServerConfig) if f.name.endswith("_delay_s")]
+    delays = {} if delay is None else dict.fromkeys(delay_fields, delay)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     with tempfile.TemporaryDirectory(prefix="ndi-cloud-server-") if temporary else contextlib.nullcontext() as scratch:
         folder = Path(scratch) if scratch else data

@@ -108,7 +108,7 @@ class AddBatch:
     def _start(self) -> None:
         self.fields = field_dictionary(self.conn)
         seq = dict(self.conn.execute("SELECT name, seq FROM sqlite_sequence"))
-        max_field = self.conn.execute("SELECT max(field_idx) FROM fields").fetchone()[0] or 0
+        max_field = max(self.fields.values(), default=0)
         max_doc = self.conn.execute("SELECT max(doc_idx) FROM docs").fetchone()[0] or 0
         self.next_field = max(seq.get("fields", 0), max_field) + 1
         self.next_doc = max(seq.get("docs", 0), max_doc) + 1
