@@ -181,12 +181,8 @@ def meta_values(props: dict[str, Any]) -> tuple[SqlValue, ...]:
 
 def index_rows(props: dict[str, Any]) -> list[IndexRow]:
     """All ``(field_name, class, value)`` rows of a document, in MATLAB's order."""
-    m = meta_values(props)
-    out: list[IndexRow] = [
-        ("meta.class", META_CLASS, m[0]), ("meta.superclass", META_CLASS, m[1]),
-        ("meta.datestamp", META_CLASS, m[2]), ("meta.creation", META_CLASS, None),
-        ("meta.deletion", META_CLASS, None), ("meta.depends_on", META_CLASS, m[5]),
-    ]
+    out: list[IndexRow] = [(name, META_CLASS, value) for name, value in zip(META_FIELDS, meta_values(props),
+                                                                             strict=True)]
     for block, content in props.items():
         if block in RESERVED_KEYS or not isinstance(content, dict):
             continue
