@@ -86,13 +86,14 @@ class CloudServer:
         reply.raise_for_status()
         return reply.json()["token"]
 
-    def account(self, *, organization: str | None = None, admin: bool = False, can_upload: bool = True) -> Account:
+    def account(self, *, organization: str | None = None, admin: bool = False, can_upload: bool = True,
+                can_compute: bool = True) -> Account:
         """A new user (in a new organization unless one is named), logged in."""
         n = next(_numbers)
         email = f"user{n}-{secrets.token_hex(3)}@lab.example"
         password = secrets.token_urlsafe(12)
         seeded = add_user(self.records, email, password, organization or f"org-{n}-{secrets.token_hex(3)}",
-                          is_admin=admin, can_upload=can_upload)
+                          is_admin=admin, can_upload=can_upload, can_compute=can_compute)
         return Account(email, password, seeded.user.id, seeded.organization_id, self.login(email, password),
                        self.base_url)
 

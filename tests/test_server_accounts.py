@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import jwt
 
+from ndicloud.server.records import Records
 from ndicloud.server.security import load_or_create_secret
 
 from cloud_server import Account, CloudServer, cloud_server
@@ -104,3 +105,15 @@ def test_add_user_on_the_command_line_then_log_in(tmp_path: Path):
         assert reply.status_code == 200
         user = reply.json()["user"]
         assert user["isAdmin"] is True and user["organizations"][0]["name"] == "vhlab"
+
+
+def test_add_user_without_compute_rights(tmp_path: Path):
+    data = tmp_path / "data"
+    done = subprocess.run(
+        [sys.executable, "-m", "ndicloud.cli", "server", "add-user", "bo@lab.org", "--org", "vhlab",
+         "--password-stdin", "--no-can-compute", "--data", str(data)],
+        input="a-long-password\n", capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    user = Records(data).user_by_email("bo@lab.org")
+    assert user is not None and not user.can_compute

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import httpx
+
+from ndicloud.server.records import DATABASE_FILE, Records
 
 from cloud_server import Account, CloudServer, cloud_server
 
@@ -78,3 +81,39 @@ def test_licence_lets_hello_matlab_complete(tmp_path):
 def test_licence_routes_need_a_login(cloud_service: CloudServer):
     for method in ("GET", "POST", "PUT", "DELETE"):
         assert httpx.request(method, f"{cloud_service.base_url}/users/me/matlab-license").status_code == 401
+
+
+def test_stored_licence_text_stays_private_and_a_damaged_one_cannot_be_used(tmp_path):
+    with cloud_server(tmp_path / "data") as server:
+        account = server.account()
+        registered = httpx.put(_url(account), json={"networkLicenseFile": LICENSE.format(host="ANY")},
+                               headers=account.headers).json()
+        assert registered["files"][0].keys() == {"release", "registeredAt"}  # no text, no seal on the wire
+        with sqlite3.connect(tmp_path / "data" / DATABASE_FILE) as conn:  # the stored text is altered
+            conn.execute("UPDATE matlab_licenses SET files = replace(files, 'MLM 46', 'MLM 47') WHERE user_id = ?",
+                         (account.user_id,))
+        reply = httpx.post(f"{account.base_url}/compute/start", json={"pipelineId": "hello-matlab-v1"},
+                           headers=account.headers)
+        assert reply.status_code == 400
+        assert reply.json()["code"] == "MATLAB_LICENSE_DECRYPT_FAILED" and "network" in reply.json()["error"]
+        httpx.put(_url(account), json={"networkLicenseFile": LICENSE.format(host="ANY")}, headers=account.headers)
+        assert httpx.post(f"{account.base_url}/compute/start", json={"pipelineId": "hello-matlab-v1"},
+                          headers=account.headers).status_code == 201
+
+
+def test_a_user_without_compute_rights_is_refused(cloud_service: CloudServer):
+    account = cloud_service.account(can_compute=False)
+    reply = httpx.post(f"{account.base_url}/compute/start", json={"pipelineId": "hello-world-v1"},
+                       headers=account.headers)
+    assert reply.status_code == 403 and "does not have permission" in reply.json()["error"]
+    assert httpx.get(f"{account.base_url}/compute", headers=account.headers).json()["sessions"] == []
+
+
+def test_records_made_before_compute_rights_gain_the_column(tmp_path):
+    with sqlite3.connect(tmp_path / DATABASE_FILE) as conn:
+        conn.execute("CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE COLLATE NOCASE, "
+                     "name TEXT NOT NULL, password_hash TEXT NOT NULL, is_admin INTEGER NOT NULL DEFAULT 0, "
+                     "is_validated INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL)")
+        conn.execute("INSERT INTO users VALUES ('u1', 'old@lab.example', 'old', 'h', 0, 1, '2026-01-01')")
+    user = Records(tmp_path).user_by_id("u1")
+    assert user is not None and user.can_compute

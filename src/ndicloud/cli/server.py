@@ -73,6 +73,7 @@ def add_user_command(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
     admin: Annotated[bool, typer.Option("--admin", help="May publish and unpublish any dataset.")] = False,
     can_upload: Annotated[bool, typer.Option(help="May create datasets in the organization.")] = True,
+    can_compute: Annotated[bool, typer.Option(help="May start compute sessions.")] = True,
     existing: Annotated[bool, typer.Option("--existing", help="The user exists: add this membership only.")] = False,
     data: DataOpt = DEFAULT_DATA,
 ) -> None:
@@ -91,7 +92,8 @@ def add_user_command(
         raise fail("give the password on standard input with --password-stdin (never on the command line)")
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        seeded = add_user(Records(data), email, password, org, is_admin=admin, can_upload=can_upload)
+        seeded = add_user(Records(data), email, password, org, is_admin=admin, can_upload=can_upload,
+                          can_compute=can_compute)
     except AccountError as exc:
         raise fail(str(exc)) from exc
     console.print(f"user {seeded.user.email} ({seeded.user.id}) in organization {org} "

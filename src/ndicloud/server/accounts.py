@@ -31,7 +31,8 @@ def add_membership(records: Records, email: str, organization: str, *, can_uploa
 
 
 def add_user(records: Records, email: str, password: str, organization: str, *, name: str | None = None,
-             is_admin: bool = False, can_upload: bool = True, min_password_length: int = 8) -> SeededUser:
+             is_admin: bool = False, can_upload: bool = True, can_compute: bool = True,
+             min_password_length: int = 8) -> SeededUser:
     """Create a user with a password and make them a member of ``organization`` (created if new)."""
     if "@" not in email:
         raise AccountError(f"{email!r} is not an e-mail address")
@@ -40,7 +41,8 @@ def add_user(records: Records, email: str, password: str, organization: str, *, 
     if records.user_by_email(email) is not None:
         raise AccountError(f"a user with e-mail {email} exists already; add them to an organization with "
                            "--existing")
-    user = records.add_user(email, name or email.split("@")[0], hash_password(password), is_admin=is_admin)
+    user = records.add_user(email, name or email.split("@")[0], hash_password(password), is_admin=is_admin,
+                            can_compute=can_compute)
     organization_id = records.organization(organization)
     records.add_membership(user.id, organization_id, can_upload=can_upload)
     refreshed = records.user_by_id(user.id)

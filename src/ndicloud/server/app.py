@@ -104,6 +104,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.config = config
     app.state.records = records
     app.state.worker = worker
+    app.state.secret = secret  # signs tokens and URLs, seals stored licences
     app.state.tokens = TokenService(secret, config.token_ttl_s)
     app.state.blobs = blobs
     app.state.reset_code_times = {}  # address -> times of recent reset codes (A4 rate limit)

@@ -1,7 +1,14 @@
-"""MATLAB licence registrations for compute (cloud-api §5.1 U4-U7, §10.8), one per user."""
+"""MATLAB licence registrations for compute (cloud-api §5.1 U4-U7, §10.8), one per user.
+
+The licence text is kept with a seal (an HMAC under the server's secret). A licence whose seal no longer
+verifies (the secret was replaced, or the stored record was altered) cannot be used: compute start answers
+MATLAB_LICENSE_DECRYPT_FAILED, as the service does when it cannot decrypt a stored licence.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -33,8 +40,27 @@ class License:
     files: list[dict[str, Any]] = field(default_factory=list)
 
     def json(self) -> dict[str, Any]:
+        files = [{"release": f.get("release"), "registeredAt": f.get("registeredAt")} for f in self.files]
         return {"mode": self.mode, "eniId": self.eni_id, "macAddress": self.mac_address, "subnetId": self.subnet_id,
-                "registeredAt": self.registered_at, "files": self.files, "instructions": INSTRUCTIONS}
+                "registeredAt": self.registered_at, "files": files, "instructions": INSTRUCTIONS}
+
+
+def _seal(secret: bytes, user_id: str, release: str, text: str) -> str:
+    message = "\x1f".join(("matlab-license", user_id, release, text)).encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def sealed_file(secret: bytes, user_id: str, release: str, text: str) -> dict[str, Any]:
+    """A registered licence file as stored: its release, when, its text and the seal over them."""
+    return {"release": release, "registeredAt": utc_timestamp(), "text": text,
+            "seal": _seal(secret, user_id, release, text)}
+
+
+def unreadable_releases(secret: bytes, user_id: str, lic: License) -> list[str]:
+    """Releases whose stored licence text no longer verifies under ``secret``."""
+    return [str(f.get("release")) for f in lic.files
+            if not hmac.compare_digest(str(f.get("seal", "")),
+                                       _seal(secret, user_id, str(f.get("release")), str(f.get("text", ""))))]
 
 
 def license_text_problem(text: object) -> str | None:

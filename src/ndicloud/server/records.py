@@ -28,7 +28,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE COLLATE NOCASE, name TEXT NOT NULL,
     password_hash TEXT NOT NULL, is_admin INTEGER NOT NULL DEFAULT 0, is_validated INTEGER NOT NULL DEFAULT 1,
-    created_at TEXT NOT NULL);
+    created_at TEXT NOT NULL, can_compute INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS organizations (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS memberships (
     user_id TEXT NOT NULL REFERENCES users(id), organization_id TEXT NOT NULL REFERENCES organizations(id),
@@ -65,6 +65,7 @@ class User:
     is_admin: bool
     is_validated: bool
     organizations: tuple[Membership, ...] = ()
+    can_compute: bool = True
 
     def member_of(self, organization_id: str) -> Membership | None:
         return next((m for m in self.organizations if m.organization_id == organization_id), None)
@@ -97,6 +98,9 @@ class Records:
         self._local = threading.local()
         with self._conn() as conn:
             conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(users)")}
+            if "can_compute" not in columns:  # a data directory made before compute rights existed
+                conn.execute("ALTER TABLE users ADD COLUMN can_compute INTEGER NOT NULL DEFAULT 1")
         self.documents = Documents(self._conn)
         self.files = FileRegistry(self._conn)
         self.transfers = Transfers(self._conn)
@@ -117,13 +121,14 @@ class Records:
     # -- users and organizations ---------------------------------------------------------------
 
     def add_user(self, email: str, name: str, password_hash: str, *, is_admin: bool = False,
-                 is_validated: bool = True) -> User:
+                 is_validated: bool = True, can_compute: bool = True) -> User:
         user_id = object_id()
         with self._conn() as conn:
             conn.execute(
-                "INSERT INTO users (id, email, name, password_hash, is_admin, is_validated, created_at) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (user_id, email, name, password_hash, int(is_admin), int(is_validated), utc_timestamp()),
+                "INSERT INTO users (id, email, name, password_hash, is_admin, is_validated, created_at, can_compute) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (user_id, email, name, password_hash, int(is_admin), int(is_validated), utc_timestamp(),
+                 int(can_compute)),
             )
         user = self.user_by_id(user_id)
         assert user is not None
@@ -146,7 +151,7 @@ class Records:
 
     def _user(self, column: str, value: str) -> User | None:
         conn = self._conn()
-        row = conn.execute(f"SELECT id, email, name, password_hash, is_admin, is_validated FROM users "
+        row = conn.execute(f"SELECT id, email, name, password_hash, is_admin, is_validated, can_compute FROM users "
                            f"WHERE {column} = ?", (value,)).fetchone()
         if row is None:
             return None
@@ -155,7 +160,7 @@ class Records:
                 "SELECT o.id, o.name, m.can_upload FROM memberships m JOIN organizations o ON o.id = m.organization_id "
                 "WHERE m.user_id = ? ORDER BY o.name", (row[0],))
         )
-        return User(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]), memberships)
+        return User(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]), memberships, bool(row[6]))
 
     def user_by_id(self, user_id: str) -> User | None:
         return self._user("id", user_id)

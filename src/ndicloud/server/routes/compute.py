@@ -7,10 +7,12 @@ from fastapi import APIRouter, Request, Response
 from ..access import required_user
 from ..compute import FINAL, HANGING_STAGES, NEEDS_MATLAB_LICENSE, PIPELINES, ComputeSession
 from ..errors import ApiError, bad_request, not_found
+from ..licenses import unreadable_releases
 from ..records import Records, User
 from ..wire import WireJSONResponse, read_object
 
 router = APIRouter()
+REQUIRED_RELEASE = "R2024b"
 
 
 def _owned(request: Request, user: User, session_id: str) -> ComputeSession:
@@ -18,6 +20,11 @@ def _owned(request: Request, user: User, session_id: str) -> ComputeSession:
     if session is None or session.owner_id != user.id:
         raise not_found(f"compute session {session_id}")
     return session
+
+
+def _license_error(code: str, message: str) -> WireJSONResponse:
+    return WireJSONResponse({**ApiError(400, message).body(), "code": code, "requiredRelease": REQUIRED_RELEASE},
+                            status_code=400)
 
 
 @router.post("/compute/start", status_code=201)
@@ -28,11 +35,18 @@ async def start(request: Request) -> WireJSONResponse:
     pipeline = body.get("pipelineId")
     if pipeline not in PIPELINES:
         raise bad_request(f"unknown pipeline {pipeline!r}; known: {', '.join(sorted(PIPELINES))}")
+    if not user.can_compute:
+        raise ApiError(403, f"user {user.email} does not have permission to start compute sessions")
     records: Records = request.app.state.records
-    if pipeline in NEEDS_MATLAB_LICENSE and not records.licenses.get(user.id).files:
-        error = ApiError(400, f"pipeline {pipeline} needs a registered MATLAB licence")
-        return WireJSONResponse({**error.body(), "code": "MATLAB_LICENSE_REQUIRED", "requiredRelease": "R2024b"},
-                                status_code=400)
+    if pipeline in NEEDS_MATLAB_LICENSE:
+        registered = records.licenses.get(user.id)
+        if not registered.files:
+            return _license_error("MATLAB_LICENSE_REQUIRED", f"pipeline {pipeline} needs a registered MATLAB licence")
+        unreadable = unreadable_releases(request.app.state.secret, user.id, registered)
+        if unreadable:
+            return _license_error("MATLAB_LICENSE_DECRYPT_FAILED",
+                                  f"the registered MATLAB licence ({', '.join(unreadable)}) can no longer be read; "
+                                  "register it again")
     parameters = body.get("inputParameters")
     if parameters is not None and not isinstance(parameters, dict):
         raise bad_request("inputParameters must be an object")

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from ..access import required_user
 from ..errors import ApiError, bad_request
 from ..ids import utc_timestamp
-from ..licenses import RELEASE, License, host_matches, license_text_problem
+from ..licenses import RELEASE, License, host_matches, license_text_problem, sealed_file
 from ..wire import WireJSONResponse, read_object
 
 router = APIRouter()
@@ -45,6 +45,7 @@ async def register(request: Request) -> WireJSONResponse:
         key = "networkLicenseFile" if mode == "network" else "dedicatedLicenseFile"
         body = {key: body["licenseFile"], **({"release": body["release"]} if "release" in body else {})}
     licenses = request.app.state.records.licenses
+    secret = request.app.state.secret
     current = licenses.get(user.id)
     release = body.get("release")
     if "networkLicenseFile" in body:
@@ -54,7 +55,7 @@ async def register(request: Request) -> WireJSONResponse:
         if problem:
             raise bad_request(problem)
         updated = License(mode="network", registered_at=utc_timestamp(),
-                          files=[{"release": "network", "registeredAt": utc_timestamp()}])
+                          files=[sealed_file(secret, user.id, "network", body["networkLicenseFile"])])
     elif "dedicatedLicenseFile" in body:
         if not isinstance(release, str) or not RELEASE.match(release):
             raise bad_request(f"release must look like R2024b, got {release!r}")
@@ -67,8 +68,7 @@ async def register(request: Request) -> WireJSONResponse:
         if not host_matches(text, current.mac_address):
             raise bad_request(f"the licence's HOSTID does not match this interface's MAC {current.mac_address}")
         files = [f for f in current.files if f.get("release") != release]
-        updated = License(**{**current.__dict__, "files": [*files, {"release": release,
-                                                                     "registeredAt": utc_timestamp()}]})
+        updated = License(**{**current.__dict__, "files": [*files, sealed_file(secret, user.id, release, text)]})
     else:
         raise bad_request("give networkLicenseFile, or dedicatedLicenseFile with release")
     licenses.save(user.id, updated)
