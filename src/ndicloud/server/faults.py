@@ -1,8 +1,9 @@
 """Fault injection (cloud-api §10.8), off unless enabled at start-up; seeded, so a failure can be replayed.
 
 Faults: latency; a fraction of /v1 requests answered 500/502/503/504 before doing anything, or 504 after
-the work committed; storage downloads and uploads cut mid-body; read-after-write lag on dataset and document reads;
-and scripted faults ("the next N requests matching a route fail"), set through ``POST /_faults``.
+the work committed, or cut mid-answer after it; storage downloads and uploads cut mid-body; read-after-write
+lag on dataset and document reads; and scripted faults ("the next N requests matching a route fail"), set
+through ``POST /_faults``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class FaultSettings:
     error_rate: float = 0.0
     after_commit_rate: float = 0.0
     drop_rate: float = 0.0  # storage downloads cut mid-body
+    api_drop_rate: float = 0.0  # /v1 answers cut mid-body, after the work (a connection lost on the way back)
     upload_drop_rate: float = 0.0  # storage uploads cut mid-body
     read_lag_s: float = 0.0
 
@@ -114,6 +116,8 @@ class FaultInjector:
         if path.startswith("/v1/") and method != "GET" and self._draw() < self.settings.after_commit_rate:
             return _error(504)
         if path.startswith("/storage/") and method == "GET" and self._draw() < self.settings.drop_rate:
+            return _cut(response)
+        if path.startswith("/v1/") and self._draw() < self.settings.api_drop_rate:
             return _cut(response)
         return response
 

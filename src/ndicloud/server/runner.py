@@ -22,7 +22,9 @@ def serve(config: ServerConfig) -> None:
 @contextmanager
 def running_server(config: ServerConfig) -> Iterator[ServerConfig]:
     """Serve in a background thread on a socket bound here (port 0 = any free port); yields the config with it."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only turns Nagle off (TCP_NODELAY) on sockets whose proto says TCP, and
+    # with Nagle on every response waits ~40 ms for a delayed ACK
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((config.host, config.port))
     config.port = sock.getsockname()[1]
