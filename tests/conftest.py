@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from ndicloud.api import CloudClient, RetryPolicy
+
 from cloud_server import Account, CloudServer, cloud_server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +66,18 @@ def mock_document_paths() -> list[Path]:
     return paths
 
 
+CLOUD_ENVIRONMENT = ("NDI_CLOUD_URL", "CLOUD_API_ENVIRONMENT", "NDI_CLOUD_TOKEN", "NDI_CLOUD_ORGANIZATION_ID",
+                     "NDI_CLOUD_USERNAME", "NDI_CLOUD_PASSWORD", "NDI_CLOUD_UPLOAD_NO_ZIP")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cloud_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test sees the developer's NDI Cloud variables or token cache, or writes to them."""
+    for name in CLOUD_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NDI_CLOUD_CONFIG_DIR", str(tmp_path_factory.mktemp("ndi-cloud-config")))
+
+
 @pytest.fixture(scope="session")
 def cloud_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
     """One local NDI Cloud server per test process, on a free loopback port with its own data folder."""
@@ -75,3 +89,13 @@ def cloud_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudSer
 def cloud(cloud_service: CloudServer) -> Account:
     """A fresh user in a fresh organization of the running server, logged in (base URL, token, headers)."""
     return cloud_service.account()
+
+
+FAST_RETRY = RetryPolicy(retries=3, base_s=0.01, cap_s=0.05)
+
+
+@pytest.fixture
+def client(cloud: Account) -> Iterator[CloudClient]:
+    """An API client logged in (with credentials for re-login) as the fresh ``cloud`` account."""
+    with CloudClient(cloud.base_url, username=cloud.email, password=cloud.password, retry=FAST_RETRY) as api:
+        yield api

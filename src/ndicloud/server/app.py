@@ -81,7 +81,8 @@ def install_faults(app: FastAPI, injector: FaultInjector) -> None:
             injector.scripted.clear()
         for item in body.get("faults", []):
             injector.scripted.append(ScriptedFault(item["route"], int(item.get("count", 1)),
-                                                   int(item.get("status", 503)), bool(item.get("afterWork", False))))
+                                                   int(item.get("status", 503)), bool(item.get("afterWork", False)),
+                                                   bool(item.get("drop", False))))
         return WireJSONResponse({"scripted": len(injector.scripted)})
 
 

@@ -55,6 +55,7 @@ class ScriptedFault:
     count: int
     status: int
     after_work: bool = False
+    drop: bool = False  # do the work, then cut the answer mid-body (status unused)
 
 
 @dataclass
@@ -103,7 +104,7 @@ class FaultInjector:
         if self.settings.latency_s:
             await asyncio.sleep(self.settings.latency_s)
         scripted = self._scripted(method, path)
-        if scripted is not None and not scripted.after_work:
+        if scripted is not None and not (scripted.after_work or scripted.drop):
             return _error(scripted.status)
         if path.startswith("/v1/"):
             if self._draw() < self.settings.error_rate:
@@ -111,8 +112,8 @@ class FaultInjector:
             if method == "GET" and self._lagging(path):
                 return JSONResponse({"error": "Not found", "message": "Not found"}, status_code=404)
         response = await call_next(request)
-        if scripted is not None:  # after_work: the work is done and committed, the answer is lost
-            return _error(scripted.status)
+        if scripted is not None:  # the work is done and committed, the answer is lost
+            return _cut(response) if scripted.drop else _error(scripted.status)
         if path.startswith("/v1/") and method != "GET" and self._draw() < self.settings.after_commit_rate:
             return _error(504)
         if path.startswith("/storage/") and method == "GET" and self._draw() < self.settings.drop_rate:

@@ -1,0 +1,217 @@
+"""Moving bytes through presigned storage URLs: streamed both ways, resumable downloads, never half a file.
+
+Uploads stream the file in chunks with an exact ``Content-Length`` (storage refuses chunked bodies) and are
+repeated from the start on a transport error or 5xx (a presigned PUT is idempotent). Downloads go to
+``<name>.part``, continue from its end with an HTTP ``Range`` after an interruption, are checked against the
+expected size, flushed to disk and only then renamed into place. Network reads and disk writes run in two
+threads so that each waits less on the other. No request carries the API token, and error texts show URLs
+without their signatures.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from .client import CloudClient
+from .errors import TransferError
+from .retry import RETRY_STATUSES, RetryPolicy
+
+CHUNK = 1 << 20
+Progress = Callable[[int, int | None], None]  # (bytes done, total or None)
+_storage_http: httpx.Client | None = None
+_storage_lock = threading.Lock()
+
+
+def _http(client: CloudClient | None) -> httpx.Client:
+    if client is not None:
+        return client.http
+    global _storage_http
+    with _storage_lock:
+        if _storage_http is None:
+            _storage_http = httpx.Client(timeout=httpx.Timeout(connect=15.0, read=300.0, write=300.0, pool=60.0))
+        return _storage_http
+
+
+def shown(url: str) -> str:
+    """The URL without its query (the signature is a credential while it lasts)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _refusal(response: httpx.Response, action: str, url: str) -> TransferError:
+    reason = response.text[:300].strip()
+    hint = " (the URL may have expired; get a fresh one)" if response.status_code == 403 else ""
+    return TransferError(f"{action} {shown(url)} -> {response.status_code}{hint}: {reason}",
+                         status=response.status_code, route=shown(url))
+
+
+def put_file(url: str, path: str | Path, *, content_type: str = "application/octet-stream",
+             progress: Progress | None = None, client: CloudClient | None = None,
+             retry: RetryPolicy | None = None) -> int:
+    """PUT the file's bytes to a presigned URL, streamed; the number of bytes sent."""
+    source = Path(path)
+    size = source.stat().st_size
+    policy = retry or (client.retry if client else RetryPolicy())
+    headers = {"Content-Type": content_type, "Content-Length": str(size), "Accept-Encoding": "identity"}
+
+    def chunks() -> Iterator[bytes]:
+        done = 0
+        with source.open("rb") as handle:
+            while data := handle.read(CHUNK):
+                done += len(data)
+                yield data
+                if progress:
+                    progress(done, size)
+
+    for attempt in range(policy.retries + 1):
+        if progress:
+            progress(0, size)
+        try:
+            response = _http(client).put(url, content=chunks(), headers=headers)
+        except httpx.TransportError as exc:
+            if attempt < policy.retries:
+                policy.wait(attempt)
+                continue
+            raise TransferError(f"upload of {source.name} to {shown(url)} failed: {type(exc).__name__}: {exc}",
+                                route=shown(url)) from None
+        if response.status_code < 300:
+            return size
+        if response.status_code in RETRY_STATUSES and attempt < policy.retries:
+            policy.wait(attempt, response.headers.get("Retry-After"))
+            continue
+        raise _refusal(response, f"upload of {source.name} to", url)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+class _Writer:
+    """Appends chunks to a file on its own thread, so the next network read overlaps this write."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.error: OSError | None = None
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.handle.write(chunk)
+                except OSError as exc:  # disk full, ...: reported to the reader, which stops
+                    self.error = exc
+
+    def write(self, chunk: bytes) -> None:
+        if self.error:
+            raise self.error
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self.error:
+            raise self.error
+
+
+def _total_from(response: httpx.Response, offset: int) -> int | None:
+    content_range = response.headers.get("Content-Range", "")
+    if "/" in content_range and content_range.rsplit("/", 1)[1].isdigit():
+        return int(content_range.rsplit("/", 1)[1])
+    length = response.headers.get("Content-Length")
+    return offset + int(length) if length and length.isdigit() else None
+
+
+def get_file(url: str, path: str | Path, *, expected_size: int | None = None, progress: Progress | None = None,
+             client: CloudClient | None = None, retry: RetryPolicy | None = None, durable: bool = True) -> int:
+    """Download a presigned URL to ``path`` (via ``path.part``, resumed with Range); the file's size.
+
+    Raises TransferError, leaving the ``.part`` for a later resume, when the download cannot be completed or
+    the size is not ``expected_size``.
+    """
+    target = Path(path)
+    partial = target.with_name(target.name + ".part")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    policy = retry or (client.retry if client else RetryPolicy())
+    attempt = 0
+    while True:
+        offset = partial.stat().st_size if partial.exists() else 0
+        headers = {"Accept-Encoding": "identity"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        try:
+            total = _stream_into(url, partial, offset, headers, client, progress)
+        except _Retryable as exc:
+            if attempt < policy.retries:
+                policy.wait(attempt, exc.retry_after)
+                attempt += 1
+                continue
+            raise TransferError(f"download of {shown(url)} failed after {attempt + 1} attempts: {exc}",
+                                route=shown(url)) from None
+        if total is None:  # 416: the .part already holds everything (or more): check it below
+            total = partial.stat().st_size
+        size = partial.stat().st_size
+        if size != total or (expected_size is not None and size != expected_size):
+            want = expected_size if expected_size is not None else total
+            partial.unlink()
+            raise TransferError(f"download of {shown(url)} gave {size} bytes, expected {want}", route=shown(url))
+        if durable:
+            with partial.open("rb") as handle:
+                os.fsync(handle.fileno())
+        os.replace(partial, target)
+        return size
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: str | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _stream_into(url: str, partial: Path, offset: int, headers: dict[str, str], client: CloudClient | None,
+                 progress: Progress | None) -> int | None:
+    """One GET attempt into ``partial``; the object's total size (None after a 416 at the end)."""
+    try:
+        with _http(client).stream("GET", url, headers=headers) as response:
+            status = response.status_code
+            if status == 416 and offset:
+                return None
+            if status in RETRY_STATUSES:
+                raise _Retryable(f"storage answered {status}", response.headers.get("Retry-After"))
+            if status not in (200, 206):
+                response.read()
+                raise _refusal(response, "download of", url)
+            if status == 200:
+                offset = 0  # the server sent the whole object: start over
+            total = _total_from(response, offset)
+            done = offset
+            buffer = bytearray()
+            with partial.open("r+b" if offset else "wb") as handle:
+                handle.seek(offset)
+                handle.truncate()
+                writer = _Writer(handle)
+                try:
+                    for piece in response.iter_raw():
+                        buffer += piece
+                        if len(buffer) >= CHUNK:
+                            writer.write(bytes(buffer))
+                            done += len(buffer)
+                            buffer.clear()
+                            if progress:
+                                progress(done, total)
+                finally:
+                    if buffer:
+                        writer.write(bytes(buffer))
+                        done += len(buffer)
+                    writer.close()
+            if progress:
+                progress(done, total)
+            return total
+    except httpx.TransportError as exc:
+        raise _Retryable(f"{type(exc).__name__}: {exc}") from None

@@ -1,0 +1,69 @@
+"""Waiting for what the service does later (cloud-api §6.2, §6.6): zip extraction jobs and publication.
+
+Each waiter polls with a growing interval up to a cap, for a bounded time, and raises when the wait ends
+without the wanted state; a failed job raises at once with the service's reason.
+"""
+
+from __future__ import annotations
+
+from .client import CloudClient, resolve
+from .datasets import get_dataset
+from .errors import TransferError, WaitTimeout
+from .files import get_bulk_upload_status, list_bulk_uploads
+from .models import BulkJob, Dataset
+from .retry import Backoff
+
+
+def wait_for_bulk_upload(job_id: str, *, backoff: Backoff | None = None,
+                         client: CloudClient | None = None) -> BulkJob:
+    """Poll one zip-upload job until ``complete`` (returned) or ``failed`` (TransferError); 60 s by default."""
+    cloud = resolve(client)
+    job: BulkJob | None = None
+    for _ in (backoff or Backoff(first_s=1.0, cap_s=30.0, timeout_s=60.0)).polls():
+        job = get_bulk_upload_status(job_id, client=cloud)
+        if job.state == "complete":
+            return job
+        if job.state == "failed":
+            raise TransferError(f"bulk upload job {job_id} failed: {job.error or 'no reason given'}")
+    state = job.state if job else "unknown"
+    raise WaitTimeout(f"bulk upload job {job_id} did not finish in time (last state: {state}, "
+                      f"{job.files_extracted if job else 0} of {job.total_files if job else '?'} files)")
+
+
+def wait_for_all_bulk_uploads(dataset_id: str, *, since: str | None = None, backoff: Backoff | None = None,
+                              client: CloudClient | None = None) -> None:
+    """Poll until the dataset has no active zip-upload job, then fail if any job failed.
+
+    ``since`` (an ISO timestamp, e.g. taken before the uploads began) ignores failures of older jobs.
+    """
+    cloud = resolve(client)
+    active: list[BulkJob] = []
+    for _ in (backoff or Backoff(first_s=1.0, cap_s=30.0, timeout_s=300.0)).polls():
+        active = list_bulk_uploads(dataset_id, state="active", client=cloud)
+        if not active:
+            break
+    else:
+        raise WaitTimeout(f"dataset {dataset_id} still has {len(active)} bulk upload job(s) running "
+                          f"({', '.join(job.job_id for job in active)})")
+    failed = [job for job in list_bulk_uploads(dataset_id, state="failed", client=cloud)
+              if since is None or str(job.raw.get("createdAt") or "") >= since]
+    if failed:
+        reasons = "; ".join(f"{job.job_id}: {job.error or 'no reason given'}" for job in failed)
+        raise TransferError(f"{len(failed)} bulk upload job(s) of dataset {dataset_id} failed: {reasons}")
+
+
+def wait_for_published(dataset_id: str, *, published: bool = True, backoff: Backoff | None = None,
+                       client: CloudClient | None = None) -> Dataset:
+    """Poll the dataset until ``isPublished`` equals ``published`` (180 s by default); the dataset."""
+    cloud = resolve(client)
+    dataset: Dataset | None = None
+    for _ in (backoff or Backoff(first_s=2.0, cap_s=30.0, timeout_s=180.0)).polls():
+        dataset = get_dataset(dataset_id, client=cloud)
+        if dataset.is_published == published:
+            return dataset
+    raise WaitTimeout(f"dataset {dataset_id} did not become {'published' if published else 'unpublished'} in time")
+
+
+def wait_for_unpublished(dataset_id: str, *, backoff: Backoff | None = None,
+                         client: CloudClient | None = None) -> Dataset:
+    return wait_for_published(dataset_id, published=False, backoff=backoff, client=client)
