@@ -154,10 +154,8 @@ def get_file(url: str, path: str | Path, *, expected_size: int | None = None, pr
                 continue
             raise TransferError(f"download of {shown(url)} failed after {attempt + 1} attempts: {exc}",
                                 route=shown(url)) from None
-        if total is None:  # 416: the .part already holds everything (or more): check it below
-            total = partial.stat().st_size
         size = partial.stat().st_size
-        if size != total or (expected_size is not None and size != expected_size):
+        if (total is not None and size != total) or (expected_size is not None and size != expected_size):
             want = expected_size if expected_size is not None else total
             partial.unlink()
             raise TransferError(f"download of {shown(url)} gave {size} bytes, expected {want}", route=shown(url))
@@ -176,12 +174,16 @@ class _Retryable(Exception):
 
 def _stream_into(url: str, partial: Path, offset: int, headers: dict[str, str], client: CloudClient | None,
                  progress: Progress | None) -> int | None:
-    """One GET attempt into ``partial``; the object's total size (None after a 416 at the end)."""
+    """One GET attempt into ``partial``; the object's total size (None when the server did not say)."""
     try:
         with _http(client).stream("GET", url, headers=headers) as response:
             status = response.status_code
-            if status == 416 and offset:
-                return None
+            if status == 416 and offset:  # nothing after the .part's end: its size must be the object's
+                total = _total_from(response, offset) if "/" in response.headers.get("Content-Range", "") else None
+                if total is None:
+                    partial.unlink()
+                    raise _Retryable("storage refused the range without giving the size; starting over")
+                return total
             if status in RETRY_STATUSES:
                 raise _Retryable(f"storage answered {status}", response.headers.get("Retry-After"))
             if status not in (200, 206):
