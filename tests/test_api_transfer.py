@@ -72,7 +72,7 @@ def test_refused_urls_name_the_problem_without_the_signature(tmp_path: Path, cli
         transfer.get_file(tampered, tmp_path / "copy.bin", client=client)
     signature = url.split("signature=")[1]
     assert signature not in str(caught.value) and "AccessDenied" in str(caught.value)
-    with pytest.raises(TransferError, match="upload of source.bin"):
+    with pytest.raises(TransferError, match=r"upload of source\.bin"):
         transfer.put_file(url, source, client=client)  # a GET URL does not allow PUT
 
 

@@ -7,7 +7,8 @@ import sys
 import typer
 
 from .. import __version__
-from . import demo, local, server
+from . import account, datasets, demo, documents, local, server
+from .connection import set_base_url
 
 app = typer.Typer(
     name="ndi-cloud",
@@ -18,6 +19,12 @@ app = typer.Typer(
 )
 app.add_typer(local.app, name="local")
 app.add_typer(server.app, name="server")
+app.command()(account.login)
+app.command()(account.logout)
+app.command()(account.whoami)
+app.add_typer(datasets.app, name="datasets")
+app.add_typer(documents.app, name="documents")
+app.add_typer(documents.files_app, name="files")
 app.command(name="demo")(demo.demo)
 
 
@@ -30,8 +37,11 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    url: str | None = typer.Option(None, "--url", help="NDI Cloud API base URL, e.g. http://127.0.0.1:8787/v1 "
+                                   "(default: NDI_CLOUD_URL, else CLOUD_API_ENVIRONMENT prod|dev, else production)."),
 ) -> None:
     """ndi-cloud command line."""
+    set_base_url(url)
 
 
 def group_where_tokens(argv: list[str]) -> list[str]:

@@ -12,7 +12,8 @@ from rich.markup import escape
 
 from ..core.jsonio import dehydrate_sentinels
 
-console = Console()
+# Piped or captured output is not cut to 80 columns: tables there hold ids people copy into other commands.
+console = Console(width=None if sys.stdout.isatty() else 200)
 error_console = Console(stderr=True)
 
 
