@@ -6,15 +6,24 @@ half an object and an acknowledged PUT survives a power cut (as S3's 200 promise
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
 
 import anyio
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)+$")  # keys are made by the server
+
+
+WRITE_SIZE = 1 << 20
+
+
+async def _write_on_thread(handle: BinaryIO, data: bytes) -> int:
+    return await anyio.to_thread.run_sync(handle.write, data)
 
 
 class ObjectTooLarge(Exception):
@@ -45,11 +54,29 @@ class BlobStore:
         size = 0
         try:
             with temporary.open("wb") as handle:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise ObjectTooLarge(f"object larger than {max_bytes} bytes")
-                    handle.write(chunk)
+                # Disk writes run on a thread, a megabyte at a time, while the next megabyte arrives: a write
+                # stalled by the kernel's writeback never stops the event loop from reading the socket.
+                writing: asyncio.Task[int] | None = None
+                buffer = bytearray()
+                try:
+                    async for chunk in chunks:
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise ObjectTooLarge(f"object larger than {max_bytes} bytes")
+                        buffer += chunk
+                        if len(buffer) >= WRITE_SIZE:
+                            if writing is not None:
+                                await writing
+                            writing = asyncio.create_task(_write_on_thread(handle, bytes(buffer)))
+                            buffer.clear()
+                    if writing is not None:
+                        await writing
+                    await _write_on_thread(handle, bytes(buffer))
+                finally:
+                    if writing is not None and not writing.done():  # the thread must be done before the close
+                        await asyncio.wait([writing])
+                    if writing is not None and writing.done() and not writing.cancelled():
+                        writing.exception()  # retrieved: the failure that matters is already on its way
                 handle.flush()
                 await anyio.to_thread.run_sync(os.fsync, handle.fileno())
             os.replace(temporary, target)
