@@ -17,7 +17,9 @@ depends_on), generated into a JSON-lines file by a child process.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -164,7 +166,11 @@ def main() -> None:
         print(json.dumps(run_one(name, Path(source), Path(work), session, args.baseline_count)))
         return
 
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="ndi-bench-"))
+    if args.workdir:
+        work = args.workdir
+    else:
+        work = Path(tempfile.mkdtemp(prefix="ndi-bench-"))
+        atexit.register(shutil.rmtree, work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     dataset_id = new_id()
     source = work / "docs.jsonl"

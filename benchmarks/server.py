@@ -6,75 +6,38 @@ The server runs as a separate process (its memory is sampled from /proc while it
      interleaved over ROUNDS rounds
   3. small authenticated GETs per second with 8 concurrent clients (keep-alive)
 
-    python benchmarks/server.py [--documents 10000] [--size-mib 1024] [--rounds 3] [--json figures.json]
+    python benchmarks/server.py [--documents 10000] [--size-mib 1024] [--rounds 6] [--json figures.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import hashlib
 import io
 import json
 import os
+import shutil
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 
 import httpx
 
+from ndicloud.api import transfer
 from ndicloud.core import new_id
 from ndicloud.core.sample import generate_documents
 from ndicloud.server.accounts import add_user
 from ndicloud.server.records import Records
 
-SERVER = """
-import sys
-from ndicloud.server import ServerConfig
-from ndicloud.server.runner import serve
-serve(ServerConfig(data_dir=sys.argv[1], port=int(sys.argv[2]), document_ingest_delay_s=0, zip_extract_delay_s=0,
-                   download_delay_s=0, file_registration_delay_s=0, worker_interval_s=0.01))
-"""
+from harness import MemoryWatch, server_process
+
 CHUNK = 1 << 20
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class MemoryWatch:
-    """Samples a process's resident memory every 50 ms."""
-
-    def __init__(self, pid: int):
-        self.pid, self.peak_mb, self._stop = pid, 0.0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak_mb = max(self.peak_mb, self.rss_mb())
-
-    def __enter__(self) -> MemoryWatch:
-        self.peak_mb = self.rss_mb()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def raw_socket_copy(source: Path, target: Path) -> float:
@@ -103,10 +66,12 @@ def raw_socket_copy(source: Path, target: Path) -> float:
     return source.stat().st_size / seconds / 1e6
 
 
-def file_chunks(path: Path):
+def digest(path: Path) -> str:
+    sha = hashlib.sha256()
     with path.open("rb") as handle:
         while data := handle.read(CHUNK):
-            yield data
+            sha.update(data)
+    return sha.hexdigest()
 
 
 def main() -> None:
@@ -114,26 +79,18 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--gets", type=int, default=4000)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved raw/PUT/GET rounds (medians reported)")
+    parser.add_argument("--rounds", type=int, default=6, help="raw/PUT/GET rounds, order rotating (medians)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="ndi-server-bench-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # gigabytes: never left behind
     data = work / "data"
     seeded = add_user(Records(data), "bench@lab.example", "bench-password", "bench")
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(data), str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/v1"
     figures: dict[str, float] = {}
-    try:
-        for _ in range(300):
-            try:
-                token = httpx.post(f"{base}/auth/login", json={"email": "bench@lab.example",
-                                                               "password": "bench-password"}).json()["token"]
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with server_process(data) as (server, base):
+        token = httpx.post(f"{base}/auth/login", json={"email": "bench@lab.example",
+                                                       "password": "bench-password"}).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
         dataset = httpx.post(f"{base}/organizations/{seeded.organization_id}/datasets", json={"name": "bench"},
                              headers=headers).json()["id"]
@@ -150,9 +107,11 @@ def main() -> None:
             time.sleep(0.02)
         figures["ingest_s"] = round(time.perf_counter() - put_done, 2)
 
-        # 2. streaming a large file, against a raw socket copy. The disk sets all three rates and its speed
-        # drifts by tens of percent between runs, so raw copy, PUT and GET are interleaved for ROUNDS rounds
-        # and each is reported by its median. Each timed transfer starts with no writeback pending (os.sync).
+        # 2. streaming a large file, against a raw socket copy. The disk sets all three rates, and on this
+        # shared machine its speed swings by a factor of two from one transfer to the next, also depending on
+        # what the transfer before wrote. So the raw copy, PUT and GET run in ROUNDS rounds whose order rotates
+        # (each kind is first, second and third equally often), each after os.sync and a second of rest, and
+        # each kind is reported by its median.
         payload = work / "payload.bin"
         with payload.open("wb") as handle:
             for _ in range(args.size_mib):
@@ -160,40 +119,53 @@ def main() -> None:
         size = payload.stat().st_size
         rates: dict[str, list[float]] = {"raw": [], "put": [], "get": [], "get_null": []}
 
-        def timed(kind: str, transfer) -> None:
+        def timed(kind: str, action) -> None:
             os.sync()
+            time.sleep(1.0)
             started = time.perf_counter()
-            transfer()
+            action()
             rates[kind].append(size / (time.perf_counter() - started) / 1e6)
 
-        def upload(url: str) -> None:
-            httpx.put(url, content=file_chunks(payload), timeout=600).raise_for_status()
+        def upload_url() -> str:
+            return httpx.get(f"{base}/datasets/{seeded.organization_id}/{dataset}/files/{new_id()}",
+                             headers=headers).json()["url"]
 
-        def download(url: str, target: Path, durable: bool) -> None:
-            with httpx.stream("GET", url, headers={"Accept-Encoding": "identity"}, timeout=600) as reply, \
-                    target.open("wb") as sink:
-                reply.raise_for_status()
-                for chunk in reply.iter_raw():
-                    sink.write(chunk)
-                sink.flush()
-                if durable:
-                    os.fsync(sink.fileno())
+        first = upload_url()
+        transfer.put_file(first, payload)  # the object every timed GET reads
+        uid = first.split("?")[0].rsplit("/", 1)[1]
+        while httpx.get(f"{base}/datasets/{dataset}/files/{uid}/detail", headers=headers).status_code != 200:
+            time.sleep(0.05)
 
+        def download_url() -> str:
+            return httpx.get(f"{base}/datasets/{dataset}/files/{uid}/detail", headers=headers).json()["downloadUrl"]
+
+        # the transfers are ndi-cloud's own client functions, as uploads and downloads use them
+        def raw() -> None:
+            raw_socket_copy(payload, work / "raw-copy.bin")
+            (work / "raw-copy.bin").unlink()
+
+        def put() -> None:
+            transfer.put_file(upload_url(), payload)
+
+        def get() -> None:
+            (work / "download.bin").unlink(missing_ok=True)
+            transfer.get_file(download_url(), work / "download.bin")
+
+        def get_null() -> None:  # the server's own rate: nothing written anywhere
+            with httpx.stream("GET", download_url(), headers={"Accept-Encoding": "identity"}, timeout=600) as reply:
+                for _ in reply.iter_raw():
+                    pass
+
+        kinds = [("raw", raw), ("put", put), ("get", get)]
         with MemoryWatch(server.pid) as memory:
             figures["server_rss_before_mb"] = round(memory.peak_mb, 1)
-            for _ in range(args.rounds):
-                timed("raw", lambda: raw_socket_copy(payload, work / "raw-copy.bin"))
-                (work / "raw-copy.bin").unlink()
-                uid = new_id()
-                put_url = httpx.get(f"{base}/datasets/{seeded.organization_id}/{dataset}/files/{uid}",
-                                    headers=headers).json()["url"]
-                timed("put", partial(upload, put_url))
-                get_url = httpx.get(f"{base}/datasets/{dataset}/files/{uid}/detail",
-                                    headers=headers).json()["downloadUrl"]
-                timed("get", partial(download, get_url, work / "download.bin", durable=True))
-                figures["download_equal"] = float((work / "download.bin").stat().st_size == size)
-                (work / "download.bin").unlink()
-                timed("get_null", partial(download, get_url, Path(os.devnull), durable=False))
+            for round_number in range(args.rounds):
+                shift = round_number % len(kinds)
+                for kind, action in kinds[shift:] + kinds[:shift]:
+                    timed(kind, action)
+            timed("get_null", get_null)
+        figures["download_equal"] = float(digest(work / "download.bin") == digest(payload))
+        (work / "download.bin").unlink()
         figures["server_rss_peak_mb"] = round(memory.peak_mb, 1)
         for kind, values in rates.items():
             figures[f"{kind}_mb_s"] = round(statistics.median(values), 1)
@@ -215,13 +187,10 @@ def main() -> None:
 
         figures["small_gets_per_s"] = rate(f"{base}/users/me")
         figures["dataset_gets_per_s"] = rate(f"{base}/datasets/{dataset}")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     print(f"ingest {args.documents} documents after the PUT: {figures['ingest_s']} s")
     raw = figures["raw_mb_s"]
-    print(f"{args.size_mib} MiB, median of {args.rounds} interleaved rounds (each to disk, fsynced):")
+    print(f"{args.size_mib} MiB, median of {args.rounds} rounds in rotating order (each to disk, fsynced):")
     print(f"  raw loopback socket copy {raw} MB/s {figures['raw_mb_s_all']}")
     for kind in ("put", "get"):
         rate = figures[f"{kind}_mb_s"]

@@ -21,6 +21,7 @@ from ndicloud.api import (
     PermissionDenied,
     TransferError,
     ValidationError,
+    WaitTimeout,
     auth,
     compute,
     datasets,
@@ -140,6 +141,9 @@ def test_publication_needs_an_admin_and_is_waited_for(fast_cloud: CloudServer, a
             assert datasets.get_dataset(dataset_id, client=anonymous).is_published
         datasets.unpublish_dataset(dataset_id, client=admin)
         assert not waiters.wait_for_unpublished(dataset_id, backoff=QUICK, client=admin).is_published
+    never = Backoff(first_s=0.02, cap_s=0.05, timeout_s=0.2)
+    with pytest.raises(WaitTimeout, match=f"dataset {dataset_id} did not become published in time"):
+        waiters.wait_for_published(dataset_id, backoff=never, client=api)
 
 
 def test_documents(api: CloudClient):

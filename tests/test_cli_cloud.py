@@ -49,6 +49,7 @@ def test_login_whoami_logout(cloud: Account, capsys, monkeypatch):
     cache = TokenCache()
     assert stat.S_IMODE(os.stat(cache.path).st_mode) == 0o600
     token = cache.get(cloud.base_url).token  # type: ignore[union-attr]
+    assert token not in out
     code, out, _ = run(capsys, "--url", cloud.base_url, "whoami", "--json")
     assert code == 0 and json.loads(out)["email"] == cloud.email and token not in out
     code, out, _ = run(capsys, "--url", cloud.base_url, "whoami")
