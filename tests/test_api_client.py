@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from ndicloud.api import (
     AuthError,
     CloudClient,
+    CloudError,
     ConfigurationError,
     InvalidArgument,
     NotFound,
@@ -29,11 +31,12 @@ from ndicloud.api import (
     base_url_from_environment,
     datasets,
     documents,
+    transfer,
     users,
 )
 from ndicloud.api.auth import decode_jwt, get_active_token, get_token_expiration
 from ndicloud.api.errors import error_for_status
-from ndicloud.api.tokens import is_token_expired
+from ndicloud.api.tokens import CachedLogin, is_token_expired
 from ndicloud.core import Document
 
 from cloud_server import Account, CloudServer, cloud_server
@@ -258,3 +261,121 @@ def test_read_after_write_lag_is_waited_out(tmp_path: Path):
                          retry=FAST_RETRY) as client:
             dataset_id = datasets.create_dataset("fresh", client=client)
             assert datasets.get_dataset(dataset_id, client=client).name == "fresh"
+
+
+# -- review follow-ups: organizations, concurrency, wire details -----------------------------------------------
+
+def test_a_chosen_organization_survives_login_and_relogin(cloud_service: CloudServer):
+    account = cloud_service.account()
+    other = cloud_service.account(organization=f"zz-second-{time.time_ns()}")
+    cloud_service.records.add_membership(account.user_id, other.organization_id)
+    with CloudClient(account.base_url, username=account.email, password=account.password,
+                     organization_id=other.organization_id, retry=FAST_RETRY) as client:
+        first = datasets.create_dataset("in the second organization", client=client)
+        httpx.post(f"{account.base_url}/auth/logout", headers={"Authorization": f"Bearer {client.token()}"})
+        second = datasets.create_dataset("after a re-login", client=client)
+        owners = {datasets.get_dataset(d, client=client).organization_id for d in (first, second)}
+    assert owners == {other.organization_id}
+
+
+def test_token_cache_takes_concurrent_writers(tmp_path: Path):
+    cache = TokenCache(tmp_path / "tokens.json")
+
+    def write(n: int) -> None:
+        for i in range(40):
+            cache.put(f"http://host{n}/v1", CachedLogin(f"token-{n}-{i}", None, None))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [cache.get(f"http://host{n}/v1").token for n in range(4)] == [f"token-{n}-39" for n in range(4)]  # type: ignore[union-attr]
+    assert stat.S_IMODE(os.stat(cache.path).st_mode) == 0o600
+    assert not list(tmp_path.glob(".tokens.json.*"))  # no temporary files left behind
+
+
+def test_threads_refused_together_log_in_once(client: CloudClient, cloud: Account):
+    stale = client.token()
+    httpx.post(f"{cloud.base_url}/auth/logout", headers={"Authorization": f"Bearer {stale}"})
+    logins: list[int] = []
+    original = client.login
+
+    def counting_login(*args, **kwargs):
+        logins.append(1)
+        return original(*args, **kwargs)
+
+    client.login = counting_login  # type: ignore[method-assign]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def call() -> None:
+        barrier.wait()
+        try:
+            users.me(client=client)
+        except CloudError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(logins) == 1
+
+
+def test_a_token_without_expiry_is_replaced_when_credentials_allow(cloud: Account):
+    opaque = "not-a-jwt"
+    with CloudClient(cloud.base_url, token=opaque, username=cloud.email, password=cloud.password) as client:
+        assert users.me(client=client).email == cloud.email and client.token() != opaque
+    with CloudClient(cloud.base_url, token=opaque, cache=False) as client, pytest.raises(AuthError, match="401"):
+        users.me(client=client)  # no credentials: sent as it is, and the server decides
+
+
+def _recording_client(responses: list[httpx.Response], seen: list[httpx.Request], **options) -> CloudClient:
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return responses.pop(0) if responses else httpx.Response(200, json={})
+    return CloudClient("http://cloud.invalid/v1", token=_fake_token({"exp": 4e9}), organization_id="a" * 24,
+                       transport=httpx.MockTransport(answer), cache=False, **options)
+
+
+def test_action_bodies_are_sent_as_the_reference_sends_them():
+    seen: list[httpx.Request] = []
+    answers = [httpx.Response(200, json={}), httpx.Response(200, json={}), httpx.Response(200, json={"url": "u"})]
+    with _recording_client(answers, seen) as client:
+        datasets.publish_dataset("b" * 24, client=client)
+        datasets.undelete_dataset("b" * 24, client=client)
+        documents.get_bulk_upload_url("b" * 24, client=client)
+    publish, undelete, bulk = seen
+    for request in (publish, undelete):
+        assert request.content == b"" and request.headers["Content-Type"] == "application/json"
+    assert bulk.content == b"" and "Content-Type" not in bulk.headers
+    assert all(r.headers["Accept"] == "application/json" for r in seen)
+
+
+def test_429_waits_as_retry_after_says_and_retries_are_bounded():
+    seen: list[httpx.Request] = []
+    waits: list[float] = []
+    policy = RetryPolicy(retries=3, base_s=0.5, cap_s=30, sleep=waits.append)
+    busy = [httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(503), httpx.Response(200, json={
+        "count": 4})]
+    with _recording_client(busy, seen, retry=policy) as client:
+        assert datasets.document_count("b" * 24, client=client) == 4
+    assert waits[0] == 7 and 0 <= waits[1] <= 1.0 and len(seen) == 3
+    always = [httpx.Response(502) for _ in range(10)]
+    seen.clear()
+    with _recording_client(always, seen, retry=policy) as client, pytest.raises(ServerError, match="-> 502"):
+        datasets.document_count("b" * 24, client=client)
+    assert len(seen) == 4  # the first try and 3 retries
+
+
+def test_presigned_requests_ask_for_identity_and_carry_no_token(tmp_path: Path):
+    seen: list[httpx.Request] = []
+    with _recording_client([httpx.Response(200, stream=httpx.ByteStream(b"bytes"))], seen) as client:
+        transfer.get_file("http://storage.invalid/storage/x?signature=s", tmp_path / "x.bin", client=client)
+        (tmp_path / "up.bin").write_bytes(b"up")
+        transfer.put_file("http://storage.invalid/storage/y?signature=s", tmp_path / "up.bin", client=client)
+    for request in seen:
+        assert request.headers["Accept-Encoding"] == "identity" and "Authorization" not in request.headers
+    assert seen[1].headers["Content-Length"] == "2" and seen[1].headers["Content-Type"] == "application/octet-stream"

@@ -7,6 +7,7 @@ import json
 import math
 import zipfile
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -254,6 +255,11 @@ def test_files_and_bulk_jobs(tmp_path: Path, api: CloudClient):
         waiters.wait_for_bulk_upload(broken_job or "", backoff=QUICK, client=api)
     with pytest.raises(TransferError, match="1 bulk upload job"):
         waiters.wait_for_all_bulk_uploads(dataset_id, backoff=QUICK, client=api)
+    created = files.get_bulk_upload_status(broken_job or "", client=api).raw["createdAt"]  # e.g. ...12.345Z
+    with pytest.raises(TransferError):  # a failure in the same second, written without milliseconds
+        waiters.wait_for_all_bulk_uploads(dataset_id, since=created[:19] + "Z", backoff=QUICK, client=api)
+    later = (datetime.now(timezone.utc) + timedelta(seconds=5)).isoformat()
+    waiters.wait_for_all_bulk_uploads(dataset_id, since=later, backoff=QUICK, client=api)  # older failures ignored
 
 
 def test_file_urls_use_the_datasets_own_organization(fast_cloud: CloudServer):

@@ -54,7 +54,8 @@ def test_login_whoami_logout(cloud: Account, capsys, monkeypatch):
     assert code == 0 and json.loads(out)["email"] == cloud.email and token not in out
     code, out, _ = run(capsys, "--url", cloud.base_url, "whoami")
     assert code == 0 and cloud.email in out and cloud.organization_id in out and token not in out
-    assert run(capsys, "--url", cloud.base_url, "logout")[0] == 0
+    code, out, _ = run(capsys, "--url", cloud.base_url, "logout", "--json")
+    assert code == 0 and json.loads(out) == {"url": cloud.base_url, "loggedOut": True}
     code, _, err = run(capsys, "--url", cloud.base_url, "whoami")
     assert code == 1 and "not logged in" in err and "Traceback" not in err
 
@@ -71,6 +72,8 @@ def test_dataset_commands(logged_in: Account, cloud_service: CloudServer, capsys
     assert code == 0, err
     dataset_id = json.loads(out)["id"]
     code, out, _ = run(capsys, "datasets", "list", "--json")
+    assert [d["id"] for d in json.loads(out)] == [dataset_id]
+    code, out, _ = run(capsys, "datasets", "list", "--org", logged_in.organization_id, "--json")
     assert [d["id"] for d in json.loads(out)] == [dataset_id]
     code, out, _ = run(capsys, "datasets", "list")
     assert "my study" in out and dataset_id in out

@@ -26,7 +26,7 @@ import orjson
 
 from ..core.jsonio import rehydrate_sentinels
 from .environment import base_url_from_environment, normalise_base_url
-from .errors import AuthError, CloudError, OutcomeUnknown, ServerError, error_for_status
+from .errors import AuthError, CloudError, NotFound, OutcomeUnknown, ServerError, error_for_status
 from .retry import RETRY_STATUSES, RetryPolicy
 from .tokens import EXPIRY_SKEW_S, CachedLogin, TokenCache, is_token_expired, token_email
 
@@ -52,6 +52,16 @@ def decode_json(content: bytes) -> Any:
     except orjson.JSONDecodeError:
         value = json.loads(content)  # bare NaN/Infinity tokens (orjson refuses them); raises ValueError if bad
     return rehydrate_sentinels(value)
+
+
+def organization_ids(user: Mapping[str, Any] | None) -> list[str] | None:
+    """The ids of ``user.organizations`` (one object or a list), or None when the record has none."""
+    organizations = (user or {}).get("organizations")
+    if isinstance(organizations, dict):
+        organizations = [organizations]
+    if not isinstance(organizations, list):
+        return None
+    return [o["id"] for o in organizations if isinstance(o, dict) and isinstance(o.get("id"), str)]
 
 
 def first_organization_id(user: Mapping[str, Any] | None) -> str | None:
@@ -186,7 +196,7 @@ class CloudClient:
             try:
                 body = self.json("POST", "/auth/login", json={"email": self.username, "password": self._password},
                                  auth="none", idempotent=True)
-            except AuthError as exc:
+            except (AuthError, NotFound) as exc:  # some deployments answer wrong credentials with 404
                 raise AuthError(f"login to {self.base_url} as {self.username} failed: {exc.detail or exc}",
                                 status=exc.status, method="POST", route="/auth/login") from None
             token = body.get("token") if isinstance(body, dict) else None
@@ -195,7 +205,10 @@ class CloudClient:
                                 route="/auth/login")
             user = body.get("user") if isinstance(body.get("user"), dict) else None
             self._token, self.user = token, user
-            self._organization_id = first_organization_id(user) or self._organization_id
+            memberships = organization_ids(user)
+            chosen = self._organization_id
+            if not chosen or (memberships and chosen not in memberships):  # the caller's choice stays
+                self._organization_id = first_organization_id(user) or chosen
             if self.cache:
                 self.cache.put(self.base_url, CachedLogin(token, self._organization_id,
                                                           token_email(token) or self.username))
@@ -219,6 +232,20 @@ class CloudClient:
                              headers={"Authorization": f"Bearer {token}"})
             except CloudError as exc:
                 log.info("logout was not confirmed by the server: %s", exc)
+
+    def _replace_rejected(self, rejected: str) -> bool:
+        """After a 401: whether a different token is now in place to repeat the call with.
+
+        Threads that got a 401 together log in once: the first replaces the token, the others find it replaced.
+        """
+        with self._lock:
+            if self._token and self._token != rejected:
+                return True
+            self._forget(rejected)
+            if not self.has_credentials:
+                return False
+            self.login()
+            return True
 
     def _forget(self, token: str) -> None:
         with self._lock:
@@ -257,7 +284,8 @@ class CloudClient:
                 self._created.pop(part, None)
 
     def _created_at(self, route: str) -> float | None:
-        times = [self._created[part] for part in route.split("/") if part in self._created]
+        with self._lock:
+            times = [t for part in route.split("/") if (t := self._created.get(part)) is not None]
         return max(times) if times else None
 
     def request(
@@ -296,7 +324,7 @@ class CloudClient:
             started = time.perf_counter()
             try:
                 response = self.http.request(method, url, params=params, content=content, headers=send_headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing was sent: always safe to repeat
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # nothing sent: repeatable
                 if attempt < self.retry.retries:
                     self.retry.wait(attempt)
                     attempt += 1
@@ -320,12 +348,9 @@ class CloudClient:
                 if method == "DELETE":  # a 404 after this is the deletion, not read-after-write lag
                     self._forget_created(route)
                 return response
-            if status == 401 and token:
-                self._forget(token)
-                if not relogged and self.has_credentials:
-                    relogged = True
-                    self.login()
-                    continue
+            if status == 401 and token and not relogged and self._replace_rejected(token):
+                relogged = True
+                continue
             if status == 504 and method == "DELETE":
                 return response  # counts as done but unconfirmed (cloud-api §8); callers confirm by listing
             if status in RETRY_STATUSES and attempt < self.retry.retries and (repeatable or status == 429):

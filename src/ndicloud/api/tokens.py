@@ -9,12 +9,24 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 import sys
+import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: the thread lock still serialises writers within one process
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger("ndicloud.api")
 
 EXPIRY_SKEW_S = 60  # a token this close to its exp counts as expired (the reference's rule)
 CACHE_FILE = "tokens.json"
@@ -72,11 +84,30 @@ class CachedLogin:
     email: str | None
 
 
+_cache_lock = threading.Lock()
+
+
 class TokenCache:
-    """Tokens by base URL in one JSON file, created with mode 0600 (its folder 0700), replaced atomically."""
+    """Tokens by base URL in one JSON file, created with mode 0600 (its folder 0700), replaced atomically.
+
+    Updates are read-modify-write under a lock (threads) and a lock file (processes), and best effort: a
+    cache that cannot be written costs a login next time, never the current call.
+    """
 
     def __init__(self, path: Path | None = None):
         self.path = path if path is not None else config_dir() / CACHE_FILE
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with _cache_lock:
+            fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing releases the lock
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -94,23 +125,27 @@ class TokenCache:
         return CachedLogin(entry["token"], entry.get("organizationId"), entry.get("email"))
 
     def put(self, base_url: str, login: CachedLogin) -> None:
-        data = self._read()
-        data[base_url] = {"token": login.token, "organizationId": login.organization_id, "email": login.email}
-        self._write(data)
+        entry = {"token": login.token, "organizationId": login.organization_id, "email": login.email}
+        self._update(lambda data: data.__setitem__(base_url, entry))
 
     def remove(self, base_url: str) -> None:
-        data = self._read()
-        if data.pop(base_url, None) is not None:
-            self._write(data)
+        self._update(lambda data: data.pop(base_url, None))
+
+    def _update(self, change: Callable[[dict[str, Any]], object]) -> None:
+        try:
+            with self._exclusive():
+                data = self._read()
+                change(data)
+                self._write(data)
+        except OSError as exc:
+            log.warning("could not update the token cache %s: %s", self.path, exc)
 
     def _write(self, data: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)  # 0600
+        temporary = Path(name)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(data, handle, indent=2)
-            os.chmod(temporary, 0o600)  # an existing temporary file keeps its mode through O_CREAT
             os.replace(temporary, self.path)
         except BaseException:
             temporary.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ without their signatures.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -24,6 +25,8 @@ from .errors import TransferError
 from .retry import RETRY_STATUSES, RetryPolicy
 
 CHUNK = 1 << 20
+MAX_ATTEMPTS = 100
+MAX_SINGLE_PUT_BYTES = 5 * 1024**3  # S3's cap on one PUT: check before sending, not after minutes
 Progress = Callable[[int, int | None], None]  # (bytes done, total or None)
 _storage_http: httpx.Client | None = None
 _storage_lock = threading.Lock()
@@ -58,6 +61,9 @@ def put_file(url: str, path: str | Path, *, content_type: str = "application/oct
     """PUT the file's bytes to a presigned URL, streamed; the number of bytes sent."""
     source = Path(path)
     size = source.stat().st_size
+    if size > MAX_SINGLE_PUT_BYTES:
+        raise TransferError(f"{source.name} is {size} bytes; one upload takes at most {MAX_SINGLE_PUT_BYTES} "
+                            "bytes (5 GiB)")
     policy = retry or (client.retry if client else RetryPolicy())
     headers = {"Content-Type": content_type, "Content-Length": str(size), "Accept-Encoding": "identity"}
 
@@ -132,38 +138,46 @@ def get_file(url: str, path: str | Path, *, expected_size: int | None = None, pr
              client: CloudClient | None = None, retry: RetryPolicy | None = None, durable: bool = True) -> int:
     """Download a presigned URL to ``path`` (via ``path.part``, resumed with Range); the file's size.
 
-    Raises TransferError, leaving the ``.part`` for a later resume, when the download cannot be completed or
-    the size is not ``expected_size``.
+    An attempt that brought bytes renews the retry budget (a long download over a flaky link keeps going),
+    up to MAX_ATTEMPTS in all. A resumed answer must continue the same object (same ETag, starting at the
+    ``.part``'s end), else the ``.part`` is discarded and the download starts over. Raises TransferError,
+    leaving the ``.part`` for a later resume, when the download cannot be completed; a finished download
+    whose size is not ``expected_size`` (or the object's) is discarded.
     """
     target = Path(path)
     partial = target.with_name(target.name + ".part")
+    tag_file = target.with_name(target.name + ".part.etag")
     target.parent.mkdir(parents=True, exist_ok=True)
     policy = retry or (client.retry if client else RetryPolicy())
-    attempt = 0
-    while True:
+    failures = 0
+    for attempt in range(MAX_ATTEMPTS):
         offset = partial.stat().st_size if partial.exists() else 0
-        headers = {"Accept-Encoding": "identity"}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
         try:
-            total = _stream_into(url, partial, offset, headers, client, progress)
+            total = _stream_into(url, partial, tag_file, offset, client, progress)
         except _Retryable as exc:
-            if attempt < policy.retries:
-                policy.wait(attempt, exc.retry_after)
-                attempt += 1
+            grew = (partial.stat().st_size if partial.exists() else 0) > offset
+            failures = 0 if grew else failures + 1
+            if failures <= policy.retries and attempt + 1 < MAX_ATTEMPTS:
+                policy.wait(max(0, failures - 1), exc.retry_after)
                 continue
             raise TransferError(f"download of {shown(url)} failed after {attempt + 1} attempts: {exc}",
+                                route=shown(url)) from None
+        except OSError as exc:
+            raise TransferError(f"download of {shown(url)}: cannot write {partial}: {exc}",
                                 route=shown(url)) from None
         size = partial.stat().st_size
         if (total is not None and size != total) or (expected_size is not None and size != expected_size):
             want = expected_size if expected_size is not None else total
             partial.unlink()
+            tag_file.unlink(missing_ok=True)
             raise TransferError(f"download of {shown(url)} gave {size} bytes, expected {want}", route=shown(url))
         if durable:
             with partial.open("rb") as handle:
                 os.fsync(handle.fileno())
         os.replace(partial, target)
+        tag_file.unlink(missing_ok=True)
         return size
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 class _Retryable(Exception):
@@ -172,48 +186,88 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-def _stream_into(url: str, partial: Path, offset: int, headers: dict[str, str], client: CloudClient | None,
+def _start_over(partial: Path, tag_file: Path, why: str) -> _Retryable:
+    partial.unlink(missing_ok=True)
+    tag_file.unlink(missing_ok=True)
+    return _Retryable(f"{why}; starting over")
+
+
+def _stream_into(url: str, partial: Path, tag_file: Path, offset: int, client: CloudClient | None,
                  progress: Progress | None) -> int | None:
     """One GET attempt into ``partial``; the object's total size (None when the server did not say)."""
+    headers = {"Accept-Encoding": "identity"}
+    saved_tag = tag_file.read_text().strip() if offset and tag_file.exists() else None
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+        if saved_tag:
+            headers["If-Range"] = saved_tag
     try:
         with _http(client).stream("GET", url, headers=headers) as response:
             status = response.status_code
             if status == 416 and offset:  # nothing after the .part's end: its size must be the object's
                 total = _total_from(response, offset) if "/" in response.headers.get("Content-Range", "") else None
-                if total is None:
-                    partial.unlink()
-                    raise _Retryable("storage refused the range without giving the size; starting over")
+                if total != offset:
+                    raise _start_over(partial, tag_file, f"the partial file ({offset} bytes) does not fit the "
+                                                         f"object ({total} bytes)")
                 return total
             if status in RETRY_STATUSES:
                 raise _Retryable(f"storage answered {status}", response.headers.get("Retry-After"))
             if status not in (200, 206):
                 response.read()
                 raise _refusal(response, "download of", url)
-            if status == 200:
-                offset = 0  # the server sent the whole object: start over
-            total = _total_from(response, offset)
-            done = offset
-            buffer = bytearray()
-            with partial.open("r+b" if offset else "wb") as handle:
-                handle.seek(offset)
-                handle.truncate()
-                writer = _Writer(handle)
-                try:
-                    for piece in response.iter_raw():
-                        buffer += piece
-                        if len(buffer) >= CHUNK:
-                            writer.write(bytes(buffer))
-                            done += len(buffer)
-                            buffer.clear()
-                            if progress:
-                                progress(done, total)
-                finally:
-                    if buffer:
-                        writer.write(bytes(buffer))
-                        done += len(buffer)
-                    writer.close()
-            if progress:
-                progress(done, total)
-            return total
+            etag = response.headers.get("ETag")
+            if status == 206:
+                start = response.headers.get("Content-Range", "").removeprefix("bytes ").split("-")[0]
+                if start != str(offset) or (saved_tag and etag and etag != saved_tag):
+                    raise _start_over(partial, tag_file, "the object changed since the partial download")
+            else:
+                offset = 0  # the whole object: start over
+                if etag:
+                    tag_file.write_text(etag)
+            return _receive(response, partial, offset, progress)
     except httpx.TransportError as exc:
         raise _Retryable(f"{type(exc).__name__}: {exc}") from None
+
+
+def _receive(response: httpx.Response, partial: Path, offset: int, progress: Progress | None) -> int | None:
+    """Append the body to ``partial`` from ``offset``; whatever arrived before a failure is kept."""
+    total = _total_from(response, offset)
+    done = offset
+    buffer = bytearray()
+    with partial.open("r+b" if offset else "wb") as handle:
+        handle.seek(offset)
+        handle.truncate()
+        writer = _Writer(handle)
+        try:
+            try:
+                for piece in response.iter_raw():
+                    buffer += piece
+                    if len(buffer) >= CHUNK:
+                        writer.write(bytes(buffer))
+                        done += len(buffer)
+                        buffer.clear()
+                        if progress:
+                            progress(done, total)
+            finally:  # a cut connection still leaves a valid prefix to resume from
+                if buffer and writer.error is None:
+                    writer.write(bytes(buffer))
+                    done += len(buffer)
+        finally:
+            writer.close()
+    if progress:
+        progress(done, total)
+    return total
+
+
+class _HideSignatures(logging.Filter):
+    """httpx logs every request's URL; presigned URLs lose their query (the signature) on the way."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.copy_with(query=None) if isinstance(arg, httpx.URL) and b"signature" in arg.query.lower()
+                else arg for arg in record.args)
+        return True
+
+
+logging.getLogger("httpx").addFilter(_HideSignatures())

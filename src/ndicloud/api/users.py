@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .client import CloudClient, resolve
+from .client import CloudClient, decode_json, resolve
 from .models import User
 from .paths import route
 
@@ -50,4 +50,7 @@ def register_matlab_license(license_text: str, *, release: str | None = None,
 def clear_matlab_license(*, release: str | None = None, client: CloudClient | None = None) -> dict[str, Any] | None:
     """U7: remove one release's licence (the remaining status) or, without ``release``, all of them."""
     params = {"release": release} if release else None
-    return resolve(client).json("DELETE", LICENSE_ROUTE, params=params)
+    response = resolve(client).request("DELETE", LICENSE_ROUTE, params=params)
+    if response.status_code in (204, 504) or not response.content.strip():
+        return None  # all cleared (or, on 504, probably cleared)
+    return decode_json(response.content)

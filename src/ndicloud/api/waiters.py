@@ -6,12 +6,25 @@ without the wanted state; a failed job raises at once with the service's reason.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from .client import CloudClient, resolve
 from .datasets import get_dataset
 from .errors import TransferError, WaitTimeout
 from .files import get_bulk_upload_status, list_bulk_uploads
 from .models import BulkJob, Dataset
 from .retry import Backoff
+
+
+def _moment(text: object) -> datetime | None:
+    """An ISO 8601 timestamp as an aware datetime (``Z`` accepted); None when it cannot be read."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def wait_for_bulk_upload(job_id: str, *, backoff: Backoff | None = None,
@@ -34,7 +47,8 @@ def wait_for_all_bulk_uploads(dataset_id: str, *, since: str | None = None, back
                               client: CloudClient | None = None) -> None:
     """Poll until the dataset has no active zip-upload job, then fail if any job failed.
 
-    ``since`` (an ISO timestamp, e.g. taken before the uploads began) ignores failures of older jobs.
+    ``since`` (an ISO timestamp, e.g. taken before the uploads began) ignores failures of older jobs; without
+    it, any failed job in the dataset's history counts.
     """
     cloud = resolve(client)
     active: list[BulkJob] = []
@@ -45,8 +59,9 @@ def wait_for_all_bulk_uploads(dataset_id: str, *, since: str | None = None, back
     else:
         raise WaitTimeout(f"dataset {dataset_id} still has {len(active)} bulk upload job(s) running "
                           f"({', '.join(job.job_id for job in active)})")
+    after = _moment(since) if since else None
     failed = [job for job in list_bulk_uploads(dataset_id, state="failed", client=cloud)
-              if since is None or str(job.raw.get("createdAt") or "") >= since]
+              if after is None or (_moment(job.raw.get("createdAt")) or after) >= after]
     if failed:
         reasons = "; ".join(f"{job.job_id}: {job.error or 'no reason given'}" for job in failed)
         raise TransferError(f"{len(failed)} bulk upload job(s) of dataset {dataset_id} failed: {reasons}")
