@@ -99,3 +99,16 @@ def client(cloud: Account) -> Iterator[CloudClient]:
     """An API client logged in (with credentials for re-login) as the fresh ``cloud`` account."""
     with CloudClient(cloud.base_url, username=cloud.email, password=cloud.password, retry=FAST_RETRY) as api:
         yield api
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``ndi-cloud ARGS`` in this process; (exit code, stdout, stderr)."""
+    from ndicloud.cli.main import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err

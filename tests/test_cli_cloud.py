@@ -11,24 +11,17 @@ import sys
 import pytest
 
 from ndicloud.api.tokens import TokenCache
-from ndicloud.cli.main import main
 from ndicloud.core import Document, new_id
 
 from cloud_server import Account, CloudServer
-from conftest import FAST_RETRY
+from conftest import FAST_RETRY, run_cli
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str, stdin: str | None = None,
         monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str, str]:
     if stdin is not None and monkeypatch is not None:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, *args)
 
 
 @pytest.fixture

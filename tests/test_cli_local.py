@@ -7,23 +7,13 @@ import math
 import shutil
 from pathlib import Path
 
-import pytest
-
-from ndicloud.cli.main import group_where_tokens, main
+from ndicloud.cli.main import group_where_tokens
 from ndicloud.core import Dataset, Document
 
-from conftest import MATLAB_DOCUMENTS
+from conftest import MATLAB_DOCUMENTS, run_cli
 from fixture_facts import DATASET_ID, FILE_NAME, INGESTED_SESSION_ID, UIDS
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli
 
 
 def test_info_json_reports_documents_and_files(matlab_dataset: Path, capsys):

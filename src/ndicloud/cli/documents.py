@@ -8,10 +8,9 @@ import typer
 from rich.table import Table
 
 from ..api import datasets, documents, files
-from ..core import NdiError
 from .connection import DatasetArg, JsonOpt, connect
-from .local import build_query, split_where
 from .output import console, fail, print_json
+from .queryopts import DependsOnOpt, IsaOpt, WhereOpt, query_from_options
 
 app = typer.Typer(help="Documents in NDI Cloud: count and query.", no_args_is_help=True)
 files_app = typer.Typer(help="Binary files of cloud datasets.", no_args_is_help=True)
@@ -35,25 +34,15 @@ def count(
 @app.command()
 def query(
     scope: Annotated[str, typer.Argument(help="public, private, all, or dataset ids separated by commas.")],
-    isa: Annotated[list[str], typer.Option("--isa", help="Class (or superclass) name; repeatable.")] = [],  # noqa: B006
-    where: Annotated[
-        list[str],
-        typer.Option("--where", metavar="FIELD OP VALUE",
-                     help="A condition, e.g. --where base.name exact_string doc_1; repeatable."),
-    ] = [],  # noqa: B006
-    depends_on: Annotated[
-        list[str], typer.Option("--depends-on", metavar="[NAME=]ID",
-                                help="Documents depending on ID (under role NAME; any role by default).")
-    ] = [],  # noqa: B006
+    isa: IsaOpt = [],  # noqa: B006
+    where: WhereOpt = [],  # noqa: B006
+    depends_on: DependsOnOpt = [],  # noqa: B006
     as_json: JsonOpt = False,
 ) -> None:
     """Find documents in NDI Cloud with NDI queries (all conditions must hold)."""
     if not (isa or where or depends_on):
         raise fail("give at least one condition (--isa, --where or --depends-on)")
-    try:
-        search = build_query(isa, [split_where(w) for w in where], depends_on)
-    except NdiError as exc:
-        raise fail(str(exc)) from exc
+    search = query_from_options(isa, where, depends_on)
     with connect() as client:
         found = list(documents.iter_ndiquery(scope, search, client=client))
     if as_json:

@@ -9,6 +9,7 @@ import typer
 from .. import __version__
 from . import account, datasets, demo, documents, local, server
 from .connection import set_base_url
+from .queryopts import WHERE_SEPARATOR
 
 app = typer.Typer(
     name="ndi-cloud",
@@ -48,7 +49,7 @@ def group_where_tokens(argv: list[str]) -> list[str]:
     """Join each ``--where FIELD OP VALUE`` into one token for typer.
 
     typer options take a fixed number of values and cannot repeat a multi-value
-    option, so the three values are grouped before parsing (see ``local.split_where``).
+    option, so the three values are grouped before parsing (see ``queryopts.split_where``).
     """
     out: list[str] = []
     i = 0
@@ -60,7 +61,7 @@ def group_where_tokens(argv: list[str]) -> list[str]:
         following = argv[i + 1 : i + 4]
         if (token == "--where" and len(following) == 3 and not following[0].split()[1:]
                 and not any(t.startswith("--") for t in following)):
-            out += ["--where", local.WHERE_SEPARATOR.join(argv[i + 1 : i + 4])]
+            out += ["--where", WHERE_SEPARATOR.join(argv[i + 1 : i + 4])]
             i += 4
             continue
         out.append(token)
