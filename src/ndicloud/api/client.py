@@ -36,6 +36,9 @@ AuthMode = Literal["required", "optional", "none"]
 DEFAULT_TIMEOUT = httpx.Timeout(connect=15.0, read=120.0, write=120.0, pool=60.0)
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _UNSET: Any = object()
+# Crash testing only: end the process abruptly when this client starts its Nth request, so that tests can
+# check that rerunning an interrupted transfer converges. Unset in normal use.
+_EXIT_AFTER = int(os.environ.get("NDI_CLOUD_TEST_EXIT_AFTER_REQUESTS", "0") or 0)
 
 
 def encode_json(value: Any) -> bytes:
@@ -110,6 +113,7 @@ class CloudClient:
         self.expiry_skew_s = expiry_skew_s
         self._created: dict[str, float] = {}
         self.dataset_organizations: dict[str, str] = {}  # dataset id -> owning organization (for F1/F2)
+        self.requests = 0  # HTTP requests sent (API and storage), for reports
         self._lock = threading.RLock()
         self.http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False,
                                  limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
@@ -271,6 +275,12 @@ class CloudClient:
 
     # -- requests --------------------------------------------------------------------------------------
 
+    def count_request(self) -> None:
+        with self._lock:
+            self.requests += 1
+            if _EXIT_AFTER and self.requests >= _EXIT_AFTER:
+                os._exit(137)  # as if killed (kill -9): no cleanup, no flushing
+
     def note_created(self, cloud_id: str) -> None:
         """Remember a just-created id: a 404 reading it in the next ``create_grace_s`` is lag, not absence."""
         now = time.monotonic()
@@ -322,6 +332,7 @@ class CloudClient:
             elif auth != "none":
                 send_headers.pop("Authorization", None)
             started = time.perf_counter()
+            self.count_request()
             try:
                 response = self.http.request(method, url, params=params, content=content, headers=send_headers)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # nothing sent: repeatable

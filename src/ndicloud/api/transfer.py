@@ -10,6 +10,7 @@ without their signatures.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import queue
@@ -34,6 +35,7 @@ _storage_lock = threading.Lock()
 
 def _http(client: CloudClient | None) -> httpx.Client:
     if client is not None:
+        client.count_request()
         return client.http
     global _storage_http
     with _storage_lock:
@@ -55,10 +57,29 @@ def _refusal(response: httpx.Response, action: str, url: str) -> TransferError:
                          status=response.status_code, route=shown(url))
 
 
+class Digest:
+    """A sha256 of the bytes an upload sends, taken as they stream (restarted with each attempt)."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+
+    def restart(self) -> None:
+        self._sha = hashlib.sha256()
+
+    def update(self, chunk: bytes) -> None:
+        self._sha.update(chunk)
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
 def put_file(url: str, path: str | Path, *, content_type: str = "application/octet-stream",
              progress: Progress | None = None, client: CloudClient | None = None,
-             retry: RetryPolicy | None = None) -> int:
-    """PUT the file's bytes to a presigned URL, streamed; the number of bytes sent."""
+             retry: RetryPolicy | None = None, digest: Digest | None = None) -> int:
+    """PUT the file's bytes to a presigned URL, streamed; the number of bytes sent.
+
+    ``digest``, when given, ends holding the sha256 of the bytes of the attempt that succeeded.
+    """
     source = Path(path)
     size = source.stat().st_size
     if size > MAX_SINGLE_PUT_BYTES:
@@ -72,6 +93,8 @@ def put_file(url: str, path: str | Path, *, content_type: str = "application/oct
         with source.open("rb") as handle:
             while data := handle.read(CHUNK):
                 done += len(data)
+                if digest is not None:
+                    digest.update(data)
                 yield data
                 if progress:
                     progress(done, size)
@@ -79,6 +102,8 @@ def put_file(url: str, path: str | Path, *, content_type: str = "application/oct
     for attempt in range(policy.retries + 1):
         if progress:
             progress(0, size)
+        if digest is not None:
+            digest.restart()
         try:
             response = _http(client).put(url, content=chunks(), headers=headers)
         except httpx.TransportError as exc:

@@ -44,11 +44,11 @@ def wait_for_bulk_upload(job_id: str, *, backoff: Backoff | None = None,
 
 
 def wait_for_all_bulk_uploads(dataset_id: str, *, since: str | None = None, backoff: Backoff | None = None,
-                              client: CloudClient | None = None) -> None:
+                              fail_on_failed: bool = True, client: CloudClient | None = None) -> None:
     """Poll until the dataset has no active zip-upload job, then fail if any job failed.
 
     ``since`` (an ISO timestamp, e.g. taken before the uploads began) ignores failures of older jobs; without
-    it, any failed job in the dataset's history counts.
+    it, any failed job in the dataset's history counts. ``fail_on_failed=False`` only waits.
     """
     cloud = resolve(client)
     active: list[BulkJob] = []
@@ -59,6 +59,8 @@ def wait_for_all_bulk_uploads(dataset_id: str, *, since: str | None = None, back
     else:
         raise WaitTimeout(f"dataset {dataset_id} still has {len(active)} bulk upload job(s) running "
                           f"({', '.join(job.job_id for job in active)})")
+    if not fail_on_failed:
+        return
     after = _moment(since) if since else None
     failed = [job for job in list_bulk_uploads(dataset_id, state="failed", client=cloud)
               if after is None or (_moment(job.raw.get("createdAt")) or after) >= after]

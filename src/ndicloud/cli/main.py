@@ -7,7 +7,7 @@ import sys
 import typer
 
 from .. import __version__
-from . import account, datasets, demo, documents, local, server
+from . import account, datasets, demo, documents, local, server, transfers
 from .connection import set_base_url
 from .queryopts import WHERE_SEPARATOR
 
@@ -23,6 +23,8 @@ app.add_typer(server.app, name="server")
 app.command()(account.login)
 app.command()(account.logout)
 app.command()(account.whoami)
+app.command()(transfers.upload)
+app.command()(transfers.download)
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(documents.app, name="documents")
 app.add_typer(documents.files_app, name="files")

@@ -1,0 +1,140 @@
+"""``download_dataset``: an NDI Cloud dataset onto this disk, verified, and resumable (sync.md §3, §7).
+
+The dataset is built in ``<target>/<cloudDatasetId>`` with the original dataset's id and reference. Documents
+come in bulk zips (staged on disk beside it), are added chunk by chunk, and keep their ndiIds and file uids.
+Files are downloaded (``sync_files``) or their first location becomes ``ndic://<cloudDatasetId>/<uid>``,
+fetched when first opened. A second run adds only what is still missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..api import CloudClient
+from ..api import datasets as cloud_datasets
+from ..api.client import resolve
+from ..core import Dataset, Document, is_ndi_folder
+from ..core.adding import chunks
+from ..core.files import ndic_location
+from ..transfers.inventory import LINK_CLASS, remote_documents, remote_files
+from ..transfers.progress import Reporter
+from ..transfers.report import TransferReport
+from ..transfers.state import SyncState
+from .documents import DOCUMENT_CHUNK, download_document_collection, jsons_to_documents
+from .files import download_dataset_files
+
+ADD_CHUNK = 5000  # documents per local transaction: a kill loses at most one chunk's work
+
+
+def _identity(documents: Iterable[Document], fallback_name: str) -> tuple[str | None, str]:
+    """The original dataset's id and reference, as the documents tell them (core's discovery rules)."""
+    session_ids: Counter[str] = Counter()
+    claimed: str | None = None
+    references: dict[str, str] = {}
+    for doc in documents:
+        if doc.class_name in ("dataset_session_info", "session_in_a_dataset") and claimed is None:
+            claimed = doc.session_id
+        if doc.class_name == "session":
+            reference = doc.properties.get("session", {}).get("reference")
+            if isinstance(reference, str) and reference:
+                references[doc.session_id] = reference
+        session_ids[doc.session_id] += 1
+    dataset_id = claimed or (next(iter(references)) if len(references) == 1 else None)
+    if dataset_id is None and session_ids:
+        dataset_id = session_ids.most_common(1)[0][0]
+    return dataset_id, references.get(dataset_id or "", "") or fallback_name
+
+
+def _lazy(document: Document, cloud_dataset_id: str) -> Document:
+    """Point each file's first location at the cloud: fetched when opened, never ingested from elsewhere."""
+    for info in document.file_info:
+        locations = info.get("locations") or []
+        if locations and isinstance(locations[0], dict) and locations[0].get("uid"):
+            first = locations[0]
+            first.update(location=ndic_location(cloud_dataset_id, first["uid"]), location_type="ndicloud",
+                         ingest=0, delete_original=0)
+    return document
+
+
+def _shareable(documents: Iterable[Document]) -> Iterator[Document]:
+    return (doc for doc in documents if doc.class_name != LINK_CLASS)
+
+
+def download_dataset(dataset_id: str, target: str | Path | None = None, *, output_path: str | Path | None = None,
+                     mode: str | None = None, sync_files: bool | None = None, workers: int = 4,
+                     document_chunk: int = DOCUMENT_CHUNK, download_timeout_s: float = 120.0,
+                     verbose: bool = False, client: CloudClient | None = None) -> TransferReport:
+    """Download a cloud dataset; the report (also ``success, message, dataset = download_dataset(...)``).
+
+    ``mode="local"`` (= ``sync_files=True``) downloads the binaries; ``mode="hybrid"`` (the default, as
+    ``sync_files=False``) leaves ``ndic://`` links that are fetched on first use.
+    """
+    if mode not in (None, "local", "hybrid"):
+        raise ValueError(f"mode must be 'local' or 'hybrid', got {mode!r}")
+    if sync_files is None:
+        sync_files = mode == "local"
+    destination = target if target is not None else output_path
+    if destination is None:
+        raise ValueError("give the folder to download into (target= or output_path=)")
+    cloud = resolve(client)
+    requests_before = cloud.requests
+    report = TransferReport("download", cloud_dataset_id=dataset_id)
+    record = cloud_datasets.get_dataset(dataset_id, client=cloud)
+    folder = Path(destination) / dataset_id
+    staging = Path(destination) / f".{dataset_id}.download"
+    report.local_path = str(folder)
+    with Reporter(verbose) as reporter:
+        listing = remote_documents(dataset_id, cloud)
+        oldest = {ndi_id: min(api_ids) for ndi_id, api_ids in listing.items()}
+        present: set[str] = set()
+        if is_ndi_folder(folder):
+            with Dataset.open(folder) as existing:
+                present = set(existing.store.live_ids())
+        wanted = {ndi_id: api_id for ndi_id, api_id in oldest.items() if ndi_id not in present}
+        with reporter.step("documents", len(wanted), unit="documents") as step:
+            zips, missing = download_document_collection(dataset_id, wanted, staging, client=cloud,
+                                                         chunk=document_chunk, timeout_s=download_timeout_s)
+            if not is_ndi_folder(folder):
+                found_id, reference = _identity(_shareable(jsons_to_documents(zips)), record.name)
+                Dataset.create(folder, reference, dataset_id=found_id, with_session_document=False).close()
+            with Dataset.open(folder, readonly=False) as dataset:
+                report.dataset = dataset.path
+                with SyncState.locked(folder, dataset_id) as state:
+                    incoming = _shareable(jsons_to_documents(zips, skip=present))
+                    for batch in chunks(incoming, ADD_CHUNK):
+                        if not sync_files:
+                            batch = [_lazy(doc, dataset_id) for doc in batch]
+                        dataset.store.add(batch, allow_missing_files=True)
+                        for doc in batch:
+                            digest = doc.content_hash()
+                            report.record("document", doc.id, "downloaded")
+                            state.confirm_document(doc.id, digest, digest)
+                        step.advance(len(batch))
+                    for ndi_id, why in missing.items():
+                        report.record("document", ndi_id, "failed", why)
+                    if dataset.remote_link() is None:
+                        dataset.create_remote_link(dataset_id, record.organization_id or "")
+                    if sync_files:
+                        remote = remote_files(dataset_id, cloud)
+                        with reporter.step("files", sum(f.size or 0 for f in remote.values()), unit="bytes") as fstep:
+                            download_dataset_files(dataset_id, dataset, remote, client=cloud, report=report,
+                                                   state=state, workers=workers, step=fstep)
+                    local_ids = [doc_id for doc_id in dataset.store.live_ids()]
+                    state.save(local_ids=sorted(local_ids), remote_ids=sorted(listing))
+        shutil.rmtree(staging, ignore_errors=True)
+    reporter.line(report.message)
+    return report.finish(cloud.requests - requests_before)
+
+
+def dataset_documents(dataset_id: str, *, client: CloudClient | None = None) -> list[dict[str, Any]]:
+    """Every document of a cloud dataset as ``document_properties`` (held in memory: for small datasets)."""
+    cloud = resolve(client)
+    wanted = {ndi_id: min(ids) for ndi_id, ids in remote_documents(dataset_id, cloud).items()}
+    with tempfile.TemporaryDirectory(prefix="ndi-docs-") as scratch:
+        zips, _ = download_document_collection(dataset_id, wanted, Path(scratch), client=cloud)
+        return [doc.properties for doc in jsons_to_documents(zips)]

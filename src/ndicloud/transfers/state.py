@@ -1,0 +1,127 @@
+"""The sync state in ``.ndi/sync/index.json`` (sync.md §2): NDI-matlab's keys plus ``ndiCloudState``.
+
+``ndiCloudState`` holds, per cloud dataset id: each ndiId's content hash on each side at the last confirmed
+transfer, and each file uid's size, sha256 and whether the cloud confirmed it. Beside it, the small
+``pending.json`` lists document chunks sent but not yet seen in a listing, so that an interrupted upload waits
+for them instead of sending them twice; it is rewritten before every send, which the (large) index is not.
+One process at a time holds the lock file; every write is atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import DocumentJsonError
+from ..core.syncindex import SyncIndex, read_sync_index, sync_index_path, write_sync_index
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock between processes (documented)
+    fcntl = None  # type: ignore[assignment]
+
+STATE_KEY = "ndiCloudState"
+
+
+class StateLockedError(RuntimeError):
+    """Another process is transferring or syncing this dataset right now."""
+
+
+class SyncState:
+    """One cloud dataset's part of the sync state, changed in memory and written with :meth:`save`."""
+
+    def __init__(self, dataset_path: Path, cloud_dataset_id: str, index: SyncIndex):
+        self.dataset_path = dataset_path
+        self.cloud_dataset_id = cloud_dataset_id
+        self.index = index
+        all_states = index.extra.setdefault(STATE_KEY, {})
+        if not isinstance(all_states, dict):
+            all_states = index.extra[STATE_KEY] = {}
+        mine = all_states.setdefault(cloud_dataset_id, {})
+        self.documents: dict[str, dict[str, str | None]] = mine.setdefault("documents", {})
+        self.files: dict[str, dict[str, Any]] = mine.setdefault("files", {})
+        mine.pop("pendingUploads", None)
+        self._pending_path = sync_index_path(dataset_path).with_name("pending.json")
+        pending = _read_json(self._pending_path).get(cloud_dataset_id)
+        self.pending_uploads: list[dict[str, Any]] = pending if isinstance(pending, list) else []
+
+    @classmethod
+    @contextmanager
+    def locked(cls, dataset_path: str | Path, cloud_dataset_id: str, *, wait_s: float = 10.0) -> Iterator[SyncState]:
+        """The dataset's state, held under ``.ndi/sync/index.lock`` for the duration (waits up to ``wait_s``)."""
+        path = Path(dataset_path)
+        lock_path = sync_index_path(path).with_name("index.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if fcntl is not None:
+                deadline = time.monotonic() + wait_s
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() >= deadline:
+                            raise StateLockedError(
+                                f"another ndi-cloud process is transferring or syncing {path} (lock {lock_path}); "
+                                "wait for it to finish") from None
+                        time.sleep(0.1)
+            yield cls(path, cloud_dataset_id, read_sync_index(path))
+        finally:
+            os.close(fd)  # releases the lock
+
+    def confirm_document(self, ndi_id: str, local_hash: str | None, remote_hash: str | None) -> None:
+        self.documents[ndi_id] = {"local": local_hash, "remote": remote_hash}
+
+    def confirm_file(self, uid: str, size: int, sha256: str | None, confirmed: bool) -> None:
+        self.files[uid] = {"size": size, "sha256": sha256, "confirmed": confirmed}
+
+    def save_pending(self) -> None:
+        """Write the list of sent-but-unconfirmed chunks (before each send, and once they are confirmed)."""
+        data = _read_json(self._pending_path)
+        if self.pending_uploads:
+            data[self.cloud_dataset_id] = self.pending_uploads
+        else:
+            data.pop(self.cloud_dataset_id, None)
+        _write_json_atomically(self._pending_path, data)
+
+    def save(self, *, local_ids: list[str] | None = None, remote_ids: list[str] | None = None) -> None:
+        """Write the state (atomically); MATLAB's id lists and timestamp when given."""
+        if local_ids is not None:
+            self.index.local_ids = local_ids
+        if remote_ids is not None:
+            self.index.remote_ids = remote_ids
+        if local_ids is not None or remote_ids is not None:
+            self.index.timestamp = datetime.now().astimezone().isoformat(timespec="seconds")
+        write_sync_index(self.dataset_path, self.index)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except ValueError as exc:
+        raise DocumentJsonError(f"malformed {path}: {exc}") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,107 @@
+"""Zips going to and coming from NDI Cloud: written streamed, read as data never as paths (sync.md §6-§7).
+
+Document zips hold one JSON array of ``document_properties`` (NaN as bare tokens going up, sentinel strings
+coming down). File zips hold one entry per file, named by its uid alone. Reading refuses entry names with
+``..`` or absolute paths and caps the total uncompressed size (zip bombs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+import orjson
+
+from ..core.jsonio import rehydrate_sentinels
+
+CHUNK = 1 << 20
+DOCUMENTS_ENTRY = "documents.json"
+MAX_UNCOMPRESSED_BYTES = 20 * 1024**3
+
+
+class UnsafeZipError(ValueError):
+    """A zip from the cloud that cannot be read safely (hostile names, too large, damaged)."""
+
+
+def write_document_zip(documents: Iterable[dict[str, Any]], path: Path) -> int:
+    """Write the documents as one JSON array into a new zip at ``path``, one document at a time; the count."""
+    count = 0
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive, \
+            archive.open(DOCUMENTS_ENTRY, "w", force_zip64=True) as entry:
+        entry.write(b"[")
+        for properties in documents:
+            if count:
+                entry.write(b",")
+            entry.write(json.dumps(properties, allow_nan=True, ensure_ascii=False,
+                                   separators=(",", ":")).encode("utf-8"))
+            count += 1
+        entry.write(b"]")
+    return count
+
+
+def write_files_zip(files: Iterable[tuple[str, Path]], path: Path) -> dict[str, tuple[int, str]]:
+    """Store each file under its uid (no compression: binaries rarely shrink); uid -> (size, sha256)."""
+    written: dict[str, tuple[int, str]] = {}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for uid, source in files:
+            sha = hashlib.sha256()
+            size = 0
+            with source.open("rb") as handle, archive.open(uid, "w", force_zip64=True) as entry:
+                while data := handle.read(CHUNK):
+                    sha.update(data)
+                    entry.write(data)
+                    size += len(data)
+            written[uid] = (size, sha.hexdigest())
+    return written
+
+
+def _check_name(name: str) -> None:
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
+    if posix.is_absolute() or windows.is_absolute() or windows.drive or ".." in posix.parts \
+            or ".." in windows.parts:
+        raise UnsafeZipError(f"zip entry {name!r} is an absolute path or climbs out with '..'; refused")
+
+
+def read_document_zip(path: Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES) -> Iterator[dict[str, Any]]:
+    """Every document in every ``.json`` entry (an array or one object), with NaN sentinels rehydrated."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise UnsafeZipError(f"{path.name} is not a readable zip: {exc}") from None
+    with archive:
+        entries = archive.infolist()
+        for info in entries:
+            _check_name(info.filename)
+        total = sum(info.file_size for info in entries)
+        if total > max_bytes:
+            raise UnsafeZipError(f"{path.name} would unpack to {total} bytes (limit {max_bytes}); refused")
+        for info in entries:
+            if info.is_dir() or not info.filename.lower().endswith(".json"):
+                continue
+            try:
+                with archive.open(info) as entry:
+                    raw = entry.read(info.file_size + 1)
+            except (zipfile.BadZipFile, OSError, RuntimeError) as exc:  # damaged, or encrypted
+                raise UnsafeZipError(f"{path.name}: entry {info.filename!r} cannot be read: {exc}") from None
+            if len(raw) > info.file_size:
+                raise UnsafeZipError(f"{path.name}: entry {info.filename!r} is larger than it declares")
+            yield from _documents_in(raw, f"{path.name}:{info.filename}")
+
+
+def _documents_in(raw: bytes, source: str) -> Iterator[dict[str, Any]]:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            value = json.loads(raw)  # bare NaN tokens
+        except ValueError as exc:
+            raise UnsafeZipError(f"{source} is not valid JSON: {exc}") from None
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if not isinstance(item, dict):
+            raise UnsafeZipError(f"{source} holds a {type(item).__name__} where a document was expected")
+        yield rehydrate_sentinels(item)

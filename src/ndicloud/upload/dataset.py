@@ -1,0 +1,107 @@
+"""``upload_dataset``: put a local dataset in NDI Cloud, verified, and resumable (sync.md §3, §6).
+
+1. Find the cloud dataset: the local link, or the one named, or a new one (then write the link).
+2. Wait for zip jobs still running; settle chunks an interrupted run sent; take both inventories.
+3. Send the documents the cloud does not list, then confirm them in a fresh listing.
+4. Send every referenced file the cloud lacks, then confirm sizes in a fresh file listing.
+5. Write the sync state for what was confirmed, and report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..api import Backoff, CloudClient, waiters
+from ..api import datasets as cloud_datasets
+from ..api.client import resolve
+from ..core import Dataset, RemoteLinkError
+from ..transfers.inventory import local_document_hashes, local_files, remote_files, shareable_documents
+from ..transfers.progress import Reporter
+from ..transfers.report import TransferReport
+from ..transfers.state import SyncState
+from .documents import (
+    DOCUMENT_CHUNK,
+    confirm_documents,
+    documents_by_id,
+    record_confirmed,
+    settle_pending,
+    upload_document_collection,
+)
+from .files import confirm_files, scan_for_upload, upload_files
+
+
+def new_dataset(dataset: Dataset, *, name: str | None = None, metadata: Mapping[str, Any] | None = None,
+                client: CloudClient | None = None) -> str:
+    """Create the cloud dataset for a local one and write the link; the cloud id."""
+    cloud = resolve(client)
+    cloud_id = cloud_datasets.create_dataset(name or dataset.reference or dataset.id, metadata=metadata,
+                                             client=cloud)
+    organization = cloud_datasets.dataset_organization_id(cloud_id, client=cloud)
+    dataset.create_remote_link(cloud_id, organization)
+    return cloud_id
+
+
+def _cloud_dataset(dataset: Dataset, dataset_id: str | None, name: str | None, metadata: Mapping[str, Any] | None,
+                   client: CloudClient) -> str:
+    link = dataset.remote_link()
+    if link is not None:
+        if dataset_id and dataset_id != link.dataset_id:
+            raise RemoteLinkError(f"{dataset.path} is linked to cloud dataset {link.dataset_id}, not {dataset_id}; "
+                                  "upload to the linked one or remove the link first")
+        return link.dataset_id
+    if dataset_id:
+        record = cloud_datasets.get_dataset(dataset_id, client=client)
+        dataset.create_remote_link(dataset_id, record.organization_id or client.organization_id)
+        return dataset_id
+    return new_dataset(dataset, name=name, metadata=metadata, client=client)
+
+
+def upload_dataset(path: str | Path, dataset_id: str | None = None, *, name: str | None = None,
+                   metadata: Mapping[str, Any] | None = None, document_chunk: int = DOCUMENT_CHUNK,
+                   workers: int = 4, file_upload_strategy: str = "batch", allow_missing_files: bool = False,
+                   ingest_timeout_s: float = 120.0, verbose: bool = False,
+                   client: CloudClient | None = None) -> TransferReport:
+    """Upload everything the cloud dataset lacks; a second run resumes. The report says what was verified."""
+    cloud = resolve(client)
+    requests_before = cloud.requests
+    report = TransferReport("upload", local_path=str(path))
+    with Dataset.open(path, readonly=False) as dataset, Reporter(verbose) as reporter:
+        report.dataset = dataset.path
+        cloud_id = _cloud_dataset(dataset, dataset_id, name, metadata, cloud)
+        report.cloud_dataset_id = cloud_id
+        with SyncState.locked(dataset.path, cloud_id) as state:
+            # zip jobs of an interrupted run finish first (their files then count as uploaded); their failures
+            # do not stop this run, which sends whatever is still missing
+            waiters.wait_for_all_bulk_uploads(cloud_id, client=cloud, fail_on_failed=False,
+                                              backoff=Backoff(first_s=0.2, cap_s=5.0, timeout_s=600.0))
+            listing = settle_pending(cloud_id, state, client=cloud, timeout_s=ingest_timeout_s)
+            hashes = local_document_hashes(dataset)
+            for ndi_id in hashes.keys() & listing.keys():
+                report.record("document", ndi_id, "skipped", "already in the cloud")
+                if ndi_id not in state.documents:
+                    state.confirm_document(ndi_id, hashes[ndi_id], None)
+            missing = set(hashes) - listing.keys()
+            with reporter.step("documents", len(missing), unit="documents") as step:
+                sent = upload_document_collection(
+                    cloud_id, documents_by_id(shareable_documents(dataset), missing), state=state, client=cloud,
+                    report=report, chunk=document_chunk, serial=None, step=step)
+            if sent:
+                listing = confirm_documents(cloud_id, set(sent), client=cloud, timeout_s=ingest_timeout_s)
+            record_confirmed(report, state, sent, listing, hashes, ingest_timeout_s)
+
+            to_send = scan_for_upload(local_files(dataset), remote_files(cloud_id, cloud), report=report,
+                                      state=state, allow_missing=allow_missing_files)
+            with reporter.step("files", sum(f.size or 0 for f in to_send), unit="bytes") as step:
+                accepted = upload_files(cloud_id, to_send, client=cloud, report=report,
+                                        strategy=file_upload_strategy, workers=workers, step=step)
+            confirm_files(cloud_id, accepted, client=cloud, report=report, state=state, timeout_s=ingest_timeout_s)
+            state.save(local_ids=sorted(hashes), remote_ids=sorted(listing))
+    reporter.line(report.message)
+    return report.finish(cloud.requests - requests_before)
+
+
+def upload_to_ndi_cloud(path: str | Path, **options: Any) -> TransferReport:
+    """NDI-matlab's name for :func:`upload_dataset`."""
+    return upload_dataset(path, **options)

@@ -1,0 +1,121 @@
+"""Uploading documents (sync.md §6, cloud-api §6.3): bulk zips by default, one request each when asked.
+
+Every chunk is recorded as pending before it is sent. Completion is confirmed only by a fresh listing; a
+chunk whose fate is unknown (a lost answer, a killed process) is waited for and then only its missing
+documents are sent again, so a retry never makes duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ..api import CloudClient, CloudError, OutcomeUnknown, transfer
+from ..api import documents as cloud_documents
+from ..core import Document
+from ..core.adding import chunks
+from ..transfers.inventory import remote_documents
+from ..transfers.progress import Step
+from ..transfers.report import TransferReport
+from ..transfers.state import SyncState
+from ..transfers.zips import write_document_zip
+
+DOCUMENT_CHUNK = 2000
+
+
+def no_zip_requested() -> bool:
+    """``NDI_CLOUD_UPLOAD_NO_ZIP`` set to true (also 1 or yes): one request per document, as NDI-matlab can."""
+    return os.environ.get("NDI_CLOUD_UPLOAD_NO_ZIP", "").strip().lower() in ("true", "1", "yes")
+
+
+def upload_document_collection(cloud_dataset_id: str, documents: Iterable[Document], *, state: SyncState,
+                               client: CloudClient, report: TransferReport, chunk: int = DOCUMENT_CHUNK,
+                               serial: bool | None = None, step: Step | None = None) -> list[str]:
+    """Send the documents (zips of ``chunk``, or one by one when ``serial``); the ndiIds sent.
+
+    Nothing here says they arrived: confirm with :func:`confirm_documents`. A chunk the cloud refused (after
+    the retries) is reported failed with the reason, and the others still go.
+    """
+    serial = no_zip_requested() if serial is None else serial
+    sent: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="ndi-upload-") as scratch:
+        for batch in chunks(documents, 1 if serial else chunk):
+            ids = [doc.id for doc in batch]
+            pending = {"ndiIds": ids, "sentAt": time.time()}
+            state.pending_uploads.append(pending)
+            state.save_pending()
+            try:
+                if serial:
+                    _send_one(cloud_dataset_id, batch[0], client)
+                else:
+                    zipped = Path(scratch) / "documents.zip"
+                    write_document_zip((doc.properties for doc in batch), zipped)
+                    url = cloud_documents.get_bulk_upload_url(cloud_dataset_id, client=client)
+                    transfer.put_file(url, zipped, client=client)
+                    zipped.unlink()
+            except CloudError as exc:  # refused, not stored: nothing to wait for
+                state.pending_uploads.remove(pending)
+                state.save_pending()
+                for ndi_id in ids:
+                    report.record("document", ndi_id, "failed", str(exc))
+                continue
+            sent.extend(ids)
+            if step is not None:
+                step.advance(len(ids))
+    return sent
+
+
+def _send_one(cloud_dataset_id: str, document: Document, client: CloudClient) -> None:
+    # A lost answer may hide an arrival: the confirming listing decides, and only a missing one is sent again.
+    with contextlib.suppress(OutcomeUnknown):
+        cloud_documents.add_document(cloud_dataset_id, document, client=client)
+
+
+def confirm_documents(cloud_dataset_id: str, expected: set[str], *, client: CloudClient, timeout_s: float = 120.0,
+                      first_wait_s: float = 0.5, max_wait_s: float = 5.0) -> dict[str, list[str]]:
+    """Re-list until every expected ndiId is there or the time is up; the last listing (ndiId -> apiIds)."""
+    deadline = time.monotonic() + timeout_s
+    wait = first_wait_s
+    while True:
+        listing = remote_documents(cloud_dataset_id, client)
+        if expected <= listing.keys() or time.monotonic() >= deadline:
+            return listing
+        time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
+        wait = min(max_wait_s, wait * 2)
+
+
+def settle_pending(cloud_dataset_id: str, state: SyncState, *, client: CloudClient,
+                   timeout_s: float) -> dict[str, list[str]]:
+    """Chunks an earlier run sent without seeing them arrive: wait for them, then forget them.
+
+    The returned listing is fresh; whatever is still missing from it will simply be sent again.
+    """
+    waiting = {ndi_id for entry in state.pending_uploads for ndi_id in entry.get("ndiIds", [])}
+    listing = confirm_documents(cloud_dataset_id, waiting, client=client, timeout_s=timeout_s) if waiting \
+        else remote_documents(cloud_dataset_id, client)
+    state.pending_uploads.clear()
+    state.save_pending()
+    return listing
+
+
+def record_confirmed(report: TransferReport, state: SyncState, sent: list[str], listing: dict[str, list[str]],
+                     hashes: dict[str, str], timeout_s: float) -> None:
+    """Report each sent document as uploaded (listed) or failed (not listed in time), and keep the state."""
+    for ndi_id in sent:
+        if ndi_id in listing:
+            report.record("document", ndi_id, "uploaded")
+            state.confirm_document(ndi_id, hashes.get(ndi_id), hashes.get(ndi_id))
+        else:
+            report.record("document", ndi_id, "failed", f"not listed by the cloud {timeout_s:.0f} s after upload")
+    state.pending_uploads.clear()
+    state.save_pending()
+
+
+def documents_by_id(all_documents: Iterable[Document], wanted: set[str]) -> Iterator[Document]:
+    for document in all_documents:
+        if document.id in wanted:
+            yield document

@@ -1,0 +1,149 @@
+"""Whole-dataset upload and download against the local server over HTTP: exact round trips, lazy files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ndicloud.api import CloudClient, documents
+from ndicloud.core import Dataset, Document
+from ndicloud.download import download_dataset, open_binary
+from ndicloud.upload import upload_dataset
+
+from cloud_server import CloudServer, cloud_server
+from conftest import FAST_RETRY, run_cli
+from fixture_facts import DATASET_ID, FILE_NAME, UIDS
+
+
+@pytest.fixture(scope="module")
+def quick_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
+    """A server whose deferred work is quick (still done by the worker, so clients must wait for it)."""
+    with cloud_server(tmp_path_factory.mktemp("transfer-cloud"), file_registration_delay_s=0.05,
+                      document_ingest_delay_s=0.05, zip_extract_delay_s=0.05, download_delay_s=0.05,
+                      worker_interval_s=0.01) as server:
+        yield server
+
+
+@pytest.fixture
+def api(quick_cloud: CloudServer) -> Iterator[CloudClient]:
+    account = quick_cloud.account()
+    with CloudClient(account.base_url, username=account.email, password=account.password, retry=FAST_RETRY,
+                     cache=False) as client:
+        yield client
+
+
+def contents(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Content hash of each shared document, and sha256 of each present file, of a dataset folder."""
+    with Dataset.open(path) as dataset:
+        docs = {d.id: d.content_hash() for d in dataset.documents() if d.class_name != "dataset_remote"}
+        files = {b.uid: hashlib.sha256(b.path.read_bytes()).hexdigest() for b in dataset.binaries() if b.present}
+    return docs, files
+
+
+def test_matlab_dataset_round_trip(matlab_dataset: Path, tmp_path: Path, api: CloudClient):
+    up = upload_dataset(matlab_dataset, client=api)
+    assert up.success, up.message
+    assert up.counts("document") == {"uploaded": 8} and up.counts("file") == {"uploaded": 5}
+    with Dataset.open(matlab_dataset) as linked:
+        link = linked.remote_link()
+        assert link is not None and link.dataset_id == up.cloud_dataset_id
+
+    success, message, path = download_dataset(up.cloud_dataset_id or "", tmp_path / "copy", mode="local",
+                                              client=api)
+    assert success, message
+    assert Path(path) == tmp_path / "copy" / up.cloud_dataset_id
+    assert contents(path) == contents(matlab_dataset)
+    with Dataset.open(path) as copy:  # the same checks as the fixture itself
+        assert copy.id == DATASET_ID and copy.reference == "ds_demo"
+        assert copy.count_by_class() == {"dataset_remote": 1, "dataset_session_info": 1, "demoNDI": 5, "session": 2}
+        assert sorted(b.uid for b in copy.binaries() if b.present) == sorted(UIDS)
+        assert copy.remote_link().dataset_id == up.cloud_dataset_id  # type: ignore[union-attr]
+    state = json.loads((Path(path) / ".ndi" / "sync" / "index.json").read_text())
+    assert sorted(state["remoteDocumentIdsLastSync"]) == sorted(contents(matlab_dataset)[0])
+    assert set(state["ndiCloudState"][up.cloud_dataset_id]["files"]) == set(UIDS)
+
+
+def test_second_runs_resume_and_send_nothing_twice(matlab_dataset: Path, tmp_path: Path, api: CloudClient):
+    first = upload_dataset(matlab_dataset, client=api)
+    again = upload_dataset(matlab_dataset, client=api)
+    assert again.success and again.counts() == {"skipped": 13} and again.bytes_moved == 0
+    cloud_id = first.cloud_dataset_id or ""
+    listing = documents.get_uploaded_document_ids(cloud_id, client=api)
+    assert all(len(api_ids) == 1 for api_ids in listing.values()) and len(listing) == 8
+
+    with Dataset.open(matlab_dataset, readonly=False) as dataset:  # one more document, with a file
+        extra = Document.new("demoNDI", session_id=dataset.id, file_list=[FILE_NAME])
+        payload = tmp_path / "extra.bin"
+        payload.write_bytes(b"new bytes" * 1000)
+        extra.add_file("filename1.ext", str(payload))
+        dataset.add_documents(extra)
+    third = upload_dataset(matlab_dataset, client=api)
+    assert third.counts("document") == {"skipped": 8, "uploaded": 1}
+    assert third.counts("file") == {"skipped": 5, "uploaded": 1}
+
+    download_dataset(cloud_id, tmp_path / "copy", client=api)
+    rerun = download_dataset(cloud_id, tmp_path / "copy", client=api)
+    assert rerun.success and rerun.counts() == {}
+
+
+def test_lazy_files_are_fetched_once_on_first_use(matlab_dataset: Path, tmp_path: Path, api: CloudClient):
+    up = upload_dataset(matlab_dataset, client=api)
+    report = download_dataset(up.cloud_dataset_id or "", tmp_path / "lazy", client=api)
+    assert report.success and report.counts("file") == {}
+    with Dataset.open(report.local_path or "") as copy:
+        assert len(copy.missing_binaries()) == 5
+        entry = copy.binaries()[0]
+        doc = copy.get(entry.doc_id)
+        first = doc.locations(entry.name)[0]
+        assert first["location"] == f"ndic://{up.cloud_dataset_id}/{entry.uid}" and first["ingest"] == 0
+        before = api.requests
+        with open_binary(copy, doc, entry.name, client=api) as handle:
+            fetched = handle.read()
+        assert api.requests - before == 2  # the file detail, then the download
+        with open_binary(copy, doc, entry.name, client=api) as handle:
+            assert handle.read() == fetched
+        assert api.requests - before == 2  # served locally the second time
+        original = (matlab_dataset / ".ndi" / "files" / entry.uid).read_bytes()
+        assert fetched == original and len(copy.missing_binaries()) == 4
+
+
+def test_missing_binary_fails_the_upload_and_names_it(matlab_dataset: Path, api: CloudClient):
+    (matlab_dataset / ".ndi" / "files" / UIDS[0]).unlink()
+    report = upload_dataset(matlab_dataset, client=api)
+    assert not report.success
+    (failed,) = report.failures
+    assert failed.kind == "file" and failed.key == UIDS[0] and "missing locally" in (failed.detail or "")
+    assert report.counts("document") == {"uploaded": 8}  # everything else still went, and says so
+    allowed = upload_dataset(matlab_dataset, allow_missing_files=True, client=api)
+    assert allowed.success
+
+
+def test_cli_upload_and_download(matlab_dataset: Path, tmp_path: Path, quick_cloud: CloudServer, capsys,
+                                 monkeypatch: pytest.MonkeyPatch):
+    account = quick_cloud.account()
+    monkeypatch.setenv("NDI_CLOUD_URL", account.base_url)
+    monkeypatch.setenv("NDI_CLOUD_USERNAME", account.email)
+    monkeypatch.setenv("NDI_CLOUD_PASSWORD", account.password)
+    code, out, err = run_cli(capsys, "upload", str(matlab_dataset), "--new", "from the CLI", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["success"] and report["counts"]["documents"] == {"uploaded": 8}
+    cloud_id = report["cloudDatasetId"]
+    code, out, err = run_cli(capsys, "download", cloud_id, str(tmp_path / "down"), "--files", "--json")
+    assert code == 0, err
+    assert json.loads(out)["counts"]["files"] == {"downloaded": 5}
+    assert contents(tmp_path / "down" / cloud_id) == contents(matlab_dataset)
+    (matlab_dataset / ".ndi" / "files" / UIDS[1]).unlink()
+    with Dataset.open(matlab_dataset, readonly=False) as dataset:  # a new document needing a missing file
+        doc = Document.new("demoNDI", session_id=dataset.id, file_list=[FILE_NAME])
+        payload = tmp_path / "gone.bin"
+        payload.write_bytes(b"x")
+        doc.add_file("filename1.ext", str(payload))
+        dataset.add_documents(doc)
+    (matlab_dataset / ".ndi" / "files" / doc.file_uids[0]).unlink()
+    code, out, err = run_cli(capsys, "upload", str(matlab_dataset))
+    assert code == 1 and doc.file_uids[0] in err and "missing locally" in err
