@@ -112,3 +112,15 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
         code = int(exc.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def dataset_contents(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Content hash of each shared document (not the cloud link) and sha256 of each present file."""
+    import hashlib
+
+    from ndicloud.core import Dataset
+
+    with Dataset.open(path) as dataset:
+        docs = {d.id: d.content_hash() for d in dataset.documents() if d.class_name != "dataset_remote"}
+        files = {b.uid: hashlib.sha256(b.path.read_bytes()).hexdigest() for b in dataset.binaries() if b.present}
+    return docs, files

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from ndicloud.download import download_dataset, open_binary
 from ndicloud.upload import upload_dataset
 
 from cloud_server import CloudServer, cloud_server
-from conftest import FAST_RETRY, run_cli
+from conftest import FAST_RETRY, dataset_contents, run_cli
 from fixture_facts import DATASET_ID, FILE_NAME, UIDS
 
 
@@ -36,12 +35,7 @@ def api(quick_cloud: CloudServer) -> Iterator[CloudClient]:
         yield client
 
 
-def contents(path: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """Content hash of each shared document, and sha256 of each present file, of a dataset folder."""
-    with Dataset.open(path) as dataset:
-        docs = {d.id: d.content_hash() for d in dataset.documents() if d.class_name != "dataset_remote"}
-        files = {b.uid: hashlib.sha256(b.path.read_bytes()).hexdigest() for b in dataset.binaries() if b.present}
-    return docs, files
+contents = dataset_contents
 
 
 def test_matlab_dataset_round_trip(matlab_dataset: Path, tmp_path: Path, api: CloudClient):

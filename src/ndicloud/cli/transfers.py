@@ -39,6 +39,8 @@ def upload(
     serial_files: Annotated[bool, typer.Option("--serial-files", help="One upload per file, no zips.")] = False,
     allow_missing_files: Annotated[bool, typer.Option("--allow-missing-files",
                                                       help="Skip referenced files missing here.")] = False,
+    ingest_timeout: Annotated[float, typer.Option("--ingest-timeout", min=0,
+                                                  help="Seconds to wait for the cloud to list uploads.")] = 120.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Upload a dataset (documents and files); a second run resumes and sends only what is missing."""
@@ -48,7 +50,8 @@ def upload(
         try:
             report = upload_dataset(path, dataset, name=new, workers=workers, document_chunk=document_chunk,
                                     file_upload_strategy="serial" if serial_files else "batch",
-                                    allow_missing_files=allow_missing_files, verbose=not as_json, client=client)
+                                    allow_missing_files=allow_missing_files, ingest_timeout_s=ingest_timeout,
+                                    verbose=not as_json, client=client)
         except (NdiError, StateLockedError) as exc:
             raise fail(str(exc)) from None
     _finish(report, as_json)

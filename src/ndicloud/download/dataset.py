@@ -88,6 +88,7 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
     folder = Path(destination) / dataset_id
     staging = Path(destination) / f".{dataset_id}.download"
     report.local_path = str(folder)
+    shutil.rmtree(staging, ignore_errors=True)  # zips an interrupted run left: their URLs are gone
     with Reporter(verbose) as reporter:
         listing = remote_documents(dataset_id, cloud)
         oldest = {ndi_id: min(api_ids) for ndi_id, api_ids in listing.items()}

@@ -63,6 +63,7 @@ def upload_document_collection(cloud_dataset_id: str, documents: Iterable[Docume
                 for ndi_id in ids:
                     report.record("document", ndi_id, "failed", str(exc))
                 continue
+            pending["acknowledged"] = True  # stored: it will be ingested (saved with the next chunk or the end)
             sent.extend(ids)
             if step is not None:
                 step.advance(len(ids))
@@ -89,14 +90,23 @@ def confirm_documents(cloud_dataset_id: str, expected: set[str], *, client: Clou
 
 
 def settle_pending(cloud_dataset_id: str, state: SyncState, *, client: CloudClient,
-                   timeout_s: float) -> dict[str, list[str]]:
+                   timeout_s: float, unacknowledged_s: float = 20.0) -> dict[str, list[str]]:
     """Chunks an earlier run sent without seeing them arrive: wait for them, then forget them.
 
-    The returned listing is fresh; whatever is still missing from it will simply be sent again.
+    A chunk whose upload was acknowledged is waited for up to ``timeout_s`` after it was sent; one the run
+    died while sending may or may not have been stored, and is waited for ``unacknowledged_s`` after it was
+    sent (ingestion starts right after storage). The returned listing is fresh; whatever is still missing
+    from it is simply sent again.
     """
     waiting = {ndi_id for entry in state.pending_uploads for ndi_id in entry.get("ndiIds", [])}
-    listing = confirm_documents(cloud_dataset_id, waiting, client=client, timeout_s=timeout_s) if waiting \
-        else remote_documents(cloud_dataset_id, client)
+    if waiting:
+        now = time.time()
+        until = max(float(entry.get("sentAt", now)) + (timeout_s if entry.get("acknowledged") else
+                                                        min(unacknowledged_s, timeout_s))
+                    for entry in state.pending_uploads)
+        listing = confirm_documents(cloud_dataset_id, waiting, client=client, timeout_s=max(0.0, until - now))
+    else:
+        listing = remote_documents(cloud_dataset_id, client)
     state.pending_uploads.clear()
     state.save_pending()
     return listing

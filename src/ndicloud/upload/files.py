@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from ..api import Backoff, CloudClient, CloudError, FileEntry, transfer, waiters
+from ..api import Backoff, CloudClient, CloudError, FileEntry, TransferError, transfer, waiters
 from ..api import files as cloud_files
 from ..transfers.inventory import LocalFile, remote_files
 from ..transfers.progress import Step
@@ -22,6 +22,7 @@ from ..transfers.state import SyncState
 from ..transfers.zips import write_files_zip
 
 ZIP_BATCH_BYTES = 50_000_000  # the reference's batch size (50 MB)
+URL_ATTEMPTS = 3  # presigned URLs are short-lived: one that expires on the way is replaced, twice at most
 
 
 def scan_for_upload(local: dict[str, LocalFile], remote: dict[str, FileEntry], *, report: TransferReport,
@@ -115,8 +116,14 @@ def _send_zip(cloud_dataset_id: str, batch: list[LocalFile], zipped: Path, clien
 
 def _send_single(cloud_dataset_id: str, entry: LocalFile, client: CloudClient) -> dict[str, tuple[int, str]]:
     digest = transfer.Digest()
-    url = cloud_files.get_file_upload_url(cloud_dataset_id, entry.uid, client=client)
-    size = transfer.put_file(url, entry.path, client=client, digest=digest)
+    for attempt in range(URL_ATTEMPTS):
+        url = cloud_files.get_file_upload_url(cloud_dataset_id, entry.uid, client=client)
+        try:
+            size = transfer.put_file(url, entry.path, client=client, digest=digest)
+            break
+        except TransferError as exc:  # the URL expired before or during the PUT: a fresh one
+            if exc.status != 403 or attempt + 1 == URL_ATTEMPTS:
+                raise
     return {entry.uid: (size, digest.hexdigest())}
 
 
