@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import BinaryIO
 
-from ..api import CloudClient, CloudError, FileEntry, TransferError, transfer
+from ..api import CloudClient, CloudError, FileEntry, transfer
 from ..api import files as cloud_files
 from ..api.client import resolve
 from ..core import Dataset, Document, MissingBinaryError
@@ -20,9 +20,9 @@ from ..core.files import binary_path, parse_ndic
 from ..transfers.progress import Step
 from ..transfers.report import TransferReport
 from ..transfers.state import SyncState
+from ..transfers.urls import with_fresh_url
 
 CHUNK = 1 << 20
-URL_ATTEMPTS = 3  # presigned URLs are short-lived: one that expires mid-way is replaced, twice at most
 
 
 def sha256_of(path: Path) -> str:
@@ -50,14 +50,9 @@ def download_dataset_files(cloud_dataset_id: str, dataset: Dataset, remote: dict
 
     def fetch(uid: str, there: FileEntry) -> tuple[int, str]:
         target = binary_path(dataset.files_dir, uid)
-        for attempt in range(URL_ATTEMPTS):
-            url = cloud_files.get_file_details(cloud_dataset_id, uid, client=client)["downloadUrl"]
-            try:
-                size = transfer.get_file(url, target, expected_size=there.size, client=client)
-                break
-            except TransferError as exc:  # an URL that expired on the way: a fresh one, the .part kept
-                if exc.status != 403 or attempt + 1 == URL_ATTEMPTS:
-                    raise
+        size = with_fresh_url(  # an URL that expires on the way is replaced; the .part is kept
+            lambda: cloud_files.get_file_details(cloud_dataset_id, uid, client=client)["downloadUrl"],
+            lambda url: transfer.get_file(url, target, expected_size=there.size, client=client))
         return size, sha256_of(target)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

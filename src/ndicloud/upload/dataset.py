@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..api import Backoff, CloudClient, waiters
+from ..api import Backoff, CloudClient, OutcomeUnknown, waiters
 from ..api import datasets as cloud_datasets
 from ..api.client import resolve
 from ..core import Dataset, RemoteLinkError
@@ -34,10 +34,27 @@ from .files import confirm_files, scan_for_upload, upload_files
 
 def new_dataset(dataset: Dataset, *, name: str | None = None, metadata: Mapping[str, Any] | None = None,
                 client: CloudClient | None = None) -> str:
-    """Create the cloud dataset for a local one and write the link; the cloud id."""
+    """Create the cloud dataset for a local one and write the link; the cloud id.
+
+    A create whose answer was lost is never simply repeated: the organization's datasets of that name are
+    listed before and after, and a single new one is adopted (none: create again, once).
+    """
     cloud = resolve(client)
-    cloud_id = cloud_datasets.create_dataset(name or dataset.reference or dataset.id, metadata=metadata,
-                                             client=cloud)
+    title = name or dataset.reference or dataset.id
+    before = {d.id for d in cloud_datasets.iter_datasets(client=cloud) if d.name == title}
+    cloud_id: str | None = None
+    for attempt in range(2):
+        try:
+            cloud_id = cloud_datasets.create_dataset(title, metadata=metadata, client=cloud)
+        except OutcomeUnknown:
+            new = [d.id for d in cloud_datasets.iter_datasets(client=cloud) if d.name == title and d.id not in before]
+            if len(new) == 1:
+                cloud_id = new[0]
+            elif new or attempt == 1:
+                raise
+        if cloud_id:
+            break
+    assert cloud_id is not None  # the loop either found one or raised
     organization = cloud_datasets.dataset_organization_id(cloud_id, client=cloud)
     dataset.create_remote_link(cloud_id, organization)
     return cloud_id

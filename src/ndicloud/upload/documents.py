@@ -22,6 +22,7 @@ from ..transfers.inventory import remote_documents
 from ..transfers.progress import Step
 from ..transfers.report import TransferReport
 from ..transfers.state import SyncState
+from ..transfers.urls import with_fresh_url
 from ..transfers.zips import write_document_zip
 
 DOCUMENT_CHUNK = 2000
@@ -54,8 +55,8 @@ def upload_document_collection(cloud_dataset_id: str, documents: Iterable[Docume
                 else:
                     zipped = Path(scratch) / "documents.zip"
                     write_document_zip((doc.properties for doc in batch), zipped)
-                    url = cloud_documents.get_bulk_upload_url(cloud_dataset_id, client=client)
-                    transfer.put_file(url, zipped, client=client)
+                    with_fresh_url(lambda: cloud_documents.get_bulk_upload_url(cloud_dataset_id, client=client),
+                                   lambda url, z=zipped: transfer.put_file(url, z, client=client))
                     zipped.unlink()
             except CloudError as exc:  # refused, not stored: nothing to wait for
                 state.pending_uploads.remove(pending)

@@ -13,16 +13,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from ..api import Backoff, CloudClient, CloudError, FileEntry, TransferError, transfer, waiters
+from ..api import Backoff, CloudClient, CloudError, FileEntry, transfer, waiters
 from ..api import files as cloud_files
 from ..transfers.inventory import LocalFile, remote_files
 from ..transfers.progress import Step
 from ..transfers.report import TransferReport
 from ..transfers.state import SyncState
+from ..transfers.urls import with_fresh_url
 from ..transfers.zips import write_files_zip
 
 ZIP_BATCH_BYTES = 50_000_000  # the reference's batch size (50 MB)
-URL_ATTEMPTS = 3  # presigned URLs are short-lived: one that expires on the way is replaced, twice at most
 
 
 def scan_for_upload(local: dict[str, LocalFile], remote: dict[str, FileEntry], *, report: TransferReport,
@@ -103,11 +103,18 @@ def upload_files(cloud_dataset_id: str, files: list[LocalFile], *, client: Cloud
 def _send_zip(cloud_dataset_id: str, batch: list[LocalFile], zipped: Path, client: CloudClient,
               job_wait: Backoff | None) -> dict[str, tuple[int, str]]:
     written = write_files_zip(((entry.uid, entry.path) for entry in batch), zipped)
+    jobs: list[str | None] = []
+
+    def new_url() -> str:
+        url, job = cloud_files.get_file_collection_upload_url(cloud_dataset_id, client=client)
+        jobs.append(job)
+        return url
+
     try:
-        url, job_id = cloud_files.get_file_collection_upload_url(cloud_dataset_id, client=client)
-        transfer.put_file(url, zipped, client=client)
+        with_fresh_url(new_url, lambda url: transfer.put_file(url, zipped, client=client))
     finally:
         zipped.unlink(missing_ok=True)
+    job_id = jobs[-1]
     if job_id:
         waiters.wait_for_bulk_upload(job_id, client=client,
                                      backoff=job_wait or Backoff(first_s=0.2, cap_s=5.0, timeout_s=600.0))
@@ -116,14 +123,8 @@ def _send_zip(cloud_dataset_id: str, batch: list[LocalFile], zipped: Path, clien
 
 def _send_single(cloud_dataset_id: str, entry: LocalFile, client: CloudClient) -> dict[str, tuple[int, str]]:
     digest = transfer.Digest()
-    for attempt in range(URL_ATTEMPTS):
-        url = cloud_files.get_file_upload_url(cloud_dataset_id, entry.uid, client=client)
-        try:
-            size = transfer.put_file(url, entry.path, client=client, digest=digest)
-            break
-        except TransferError as exc:  # the URL expired before or during the PUT: a fresh one
-            if exc.status != 403 or attempt + 1 == URL_ATTEMPTS:
-                raise
+    size = with_fresh_url(lambda: cloud_files.get_file_upload_url(cloud_dataset_id, entry.uid, client=client),
+                          lambda url: transfer.put_file(url, entry.path, client=client, digest=digest))
     return {entry.uid: (size, digest.hexdigest())}
 
 
