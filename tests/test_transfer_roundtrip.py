@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from ndicloud.api import CloudClient, documents
 from ndicloud.core import Dataset, Document
+from ndicloud.core.sample import generate_documents
 from ndicloud.download import download_dataset, open_binary
 from ndicloud.upload import upload_dataset
 
@@ -141,3 +143,28 @@ def test_cli_upload_and_download(matlab_dataset: Path, tmp_path: Path, quick_clo
     (matlab_dataset / ".ndi" / "files" / doc.file_uids[0]).unlink()
     code, out, err = run_cli(capsys, "upload", str(matlab_dataset))
     assert code == 1 and doc.file_uids[0] in err and "missing locally" in err
+
+
+def test_many_documents_and_files_of_mixed_sizes(tmp_path: Path, api: CloudClient):
+    """5,000 documents and 300 files from 1 KB to 20 MB round-trip exactly."""
+    source = Dataset.create(tmp_path / "big", "big_dataset")
+    rng = random.Random(7)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    sizes = [20_000_000, 20_000_000] + [rng.randint(1_000, 200_000) for _ in range(298)]
+    with_files = []
+    for n, size in enumerate(sizes):
+        doc = Document.new("demoNDI", session_id=source.id, file_list=[FILE_NAME])
+        payload = raw / f"{n}.bin"
+        payload.write_bytes(rng.randbytes(size))
+        doc.add_file(FILE_NAME, str(payload))
+        with_files.append(doc)
+    source.add_documents([*with_files, *generate_documents(4_699, source.id, seed=3)])
+    assert source.count() == 5_000  # 300 with files, 4,699 generated, and the session document
+    source.close()
+    up = upload_dataset(tmp_path / "big", workers=4, client=api)
+    assert up.success, up.message
+    assert up.counts("document") == {"uploaded": 5_000} and up.counts("file") == {"uploaded": 300}
+    down = download_dataset(up.cloud_dataset_id or "", tmp_path / "copy", mode="local", workers=4, client=api)
+    assert down.success, down.message
+    assert dataset_contents(down.local_path or "") == dataset_contents(tmp_path / "big")
