@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -14,11 +15,12 @@ from pathlib import Path
 import httpx
 
 SERVER = """
-import sys
+import json, sys
 from ndicloud.server import ServerConfig
 from ndicloud.server.runner import serve
 serve(ServerConfig(data_dir=sys.argv[1], port=int(sys.argv[2]), document_ingest_delay_s=0, zip_extract_delay_s=0,
-                   download_delay_s=0, file_registration_delay_s=0, worker_interval_s=0.01))
+                   download_delay_s=0, file_registration_delay_s=0, worker_interval_s=0.01,
+                   **json.loads(sys.argv[3])))
 """
 def free_port() -> int:
     with socket.socket() as probe:
@@ -56,10 +58,11 @@ class MemoryWatch:
 
 
 @contextmanager
-def server_process(data: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    """The local server (no deliberate delays) in its own process on a free port; yields it and its /v1 URL."""
+def server_process(data: Path, **settings: object) -> Iterator[tuple[subprocess.Popen, str]]:
+    """The local server (no deliberate delays; ``settings`` for ServerConfig, e.g. faults) in its own process
+    on a free port; yields it and its /v1 URL."""
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(data), str(port)],
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(data), str(port), json.dumps(settings)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/v1"
     try:

@@ -20,9 +20,9 @@ DOCUMENT_CHUNK = 2000
 
 
 def fetch_zip(url: str, target: Path, *, client: CloudClient, timeout_s: float = 120.0) -> Path:
-    """Poll a bulk-download URL until the zip exists (backoff from 0.5 s), then stream it to ``target``."""
+    """Poll a bulk-download URL until the zip exists (backoff from 0.1 s to 2 s), then stream it to ``target``."""
     deadline = time.monotonic() + timeout_s
-    wait = 0.5
+    wait = 0.1
     while True:
         try:
             transfer.get_file(url, target, client=client, durable=False)
@@ -31,7 +31,7 @@ def fetch_zip(url: str, target: Path, *, client: CloudClient, timeout_s: float =
             if exc.status not in (403, 404) or time.monotonic() >= deadline:  # not written yet: 404 (or 403)
                 raise
         time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
-        wait = min(5.0, wait * 1.5)
+        wait = min(2.0, wait * 1.5)
 
 
 def download_document_collection(cloud_dataset_id: str, wanted: dict[str, str], staging: Path, *,
@@ -43,24 +43,28 @@ def download_document_collection(cloud_dataset_id: str, wanted: dict[str, str], 
     """
     staging.mkdir(parents=True, exist_ok=True)
     items = sorted(wanted.items())
-    zips: list[Path] = []
-    for start in range(0, len(items), chunk):
-        part = dict(items[start:start + chunk])
-        zips.append(_fetch_chunk(cloud_dataset_id, part, staging / f"chunk-{len(zips):05d}.zip", client, timeout_s))
-    arrived = {doc["base"]["id"] for path in zips for doc in read_document_zip(path) if _has_id(doc)}
+    parts = [dict(items[start:start + chunk]) for start in range(0, len(items), chunk)]
+    zips = _fetch_all(cloud_dataset_id, parts, staging, 0, client, timeout_s)
+    arrived = arrived_ids(zips)
     missing = {ndi_id: api_id for ndi_id, api_id in wanted.items() if ndi_id not in arrived}
     if missing:  # NDI-matlab#916: a short chunk is asked again before anything is reported
-        zips.append(_fetch_chunk(cloud_dataset_id, missing, staging / f"chunk-{len(zips):05d}.zip", client,
-                                 timeout_s))
-        arrived |= {doc["base"]["id"] for doc in read_document_zip(zips[-1]) if _has_id(doc)}
+        again = _fetch_all(cloud_dataset_id, [missing], staging, len(zips), client, timeout_s)
+        zips += again
+        arrived |= arrived_ids(again)
     still = {ndi_id: "not in the cloud's bulk download (asked twice)" for ndi_id in wanted if ndi_id not in arrived}
     return zips, still
 
 
-def _fetch_chunk(cloud_dataset_id: str, part: dict[str, str], target: Path, client: CloudClient,
-                 timeout_s: float) -> Path:
-    url = cloud_documents.get_bulk_download_url(cloud_dataset_id, list(part.values()), client=client)
-    return fetch_zip(url, target, client=client, timeout_s=timeout_s)
+def arrived_ids(zips: Iterable[Path]) -> set[str]:
+    return {doc["base"]["id"] for path in zips for doc in read_document_zip(path) if _has_id(doc)}
+
+
+def _fetch_all(cloud_dataset_id: str, parts: list[dict[str, str]], staging: Path, first: int,
+               client: CloudClient, timeout_s: float) -> list[Path]:
+    urls = [cloud_documents.get_bulk_download_url(cloud_dataset_id, list(part.values()), client=client)
+            for part in parts]
+    return [fetch_zip(url, staging / f"chunk-{first + n:05d}.zip", client=client, timeout_s=timeout_s)
+            for n, url in enumerate(urls)]
 
 
 def _has_id(properties: dict[str, Any]) -> bool:

@@ -16,11 +16,12 @@ from typing import Any
 
 import orjson
 
-from ..core.jsonio import rehydrate_sentinels
+from ..core.jsonio import NAN_SENTINELS
 
 CHUNK = 1 << 20
 DOCUMENTS_ENTRY = "documents.json"
 MAX_UNCOMPRESSED_BYTES = 20 * 1024**3
+SENTINEL_MARK = b"__NDI__"
 
 
 class UnsafeZipError(ValueError):
@@ -92,6 +93,27 @@ def read_document_zip(path: Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES) ->
             yield from _documents_in(raw, f"{path.name}:{info.filename}")
 
 
+def _rehydrate_in_place(value: Any) -> Any:
+    """Sentinel strings back to numbers, changing only the containers that hold one (no copying)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            kind = type(item)
+            if kind is str:
+                if item in NAN_SENTINELS:
+                    value[key] = NAN_SENTINELS[item]
+            elif kind is dict or kind is list:
+                _rehydrate_in_place(item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            kind = type(item)
+            if kind is str:
+                if item in NAN_SENTINELS:
+                    value[index] = NAN_SENTINELS[item]
+            elif kind is dict or kind is list:
+                _rehydrate_in_place(item)
+    return value
+
+
 def _documents_in(raw: bytes, source: str) -> Iterator[dict[str, Any]]:
     try:
         value = orjson.loads(raw)
@@ -101,7 +123,8 @@ def _documents_in(raw: bytes, source: str) -> Iterator[dict[str, Any]]:
         except ValueError as exc:
             raise UnsafeZipError(f"{source} is not valid JSON: {exc}") from None
     items = value if isinstance(value, list) else [value]
+    sentinels = SENTINEL_MARK in raw  # most entries have none: skip walking every value
     for item in items:
         if not isinstance(item, dict):
             raise UnsafeZipError(f"{source} holds a {type(item).__name__} where a document was expected")
-        yield rehydrate_sentinels(item)
+        yield _rehydrate_in_place(item) if sentinels else item

@@ -105,7 +105,9 @@ def upload_dataset(path: str | Path, dataset_id: str | None = None, *, name: str
                     cloud_id, documents_by_id(shareable_documents(dataset), missing), state=state, client=cloud,
                     report=report, chunk=document_chunk, serial=None, step=step)
             if sent:
-                listing = confirm_documents(cloud_id, set(sent), client=cloud, timeout_s=ingest_timeout_s)
+                already = sum(len(copies) for copies in listing.values())
+                listing = confirm_documents(cloud_id, set(sent), client=cloud, timeout_s=ingest_timeout_s,
+                                            already=already)
             record_confirmed(report, state, sent, listing, hashes, ingest_timeout_s)
 
             to_send = scan_for_upload(local_files(dataset), remote_files(cloud_id, cloud), report=report,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..api import CloudClient, CloudError, OutcomeUnknown, transfer
 from ..api import documents as cloud_documents
+from ..api.datasets import document_count
 from ..core import Document
 from ..core.adding import chunks
 from ..transfers.inventory import remote_documents
@@ -78,14 +79,20 @@ def _send_one(cloud_dataset_id: str, document: Document, client: CloudClient) ->
 
 
 def confirm_documents(cloud_dataset_id: str, expected: set[str], *, client: CloudClient, timeout_s: float = 120.0,
-                      first_wait_s: float = 0.5, max_wait_s: float = 5.0) -> dict[str, list[str]]:
-    """Re-list until every expected ndiId is there or the time is up; the last listing (ndiId -> apiIds)."""
+                      already: int = 0, first_wait_s: float = 0.1, max_wait_s: float = 5.0) -> dict[str, list[str]]:
+    """Re-list until every expected ndiId is there or the time is up; the last listing (ndiId -> apiIds).
+
+    Between listings the cheap live count is polled: a full listing is taken only once the count has grown
+    enough to hold every expected document (``already`` = documents listed before the upload).
+    """
     deadline = time.monotonic() + timeout_s
     wait = first_wait_s
     while True:
-        listing = remote_documents(cloud_dataset_id, client)
-        if expected <= listing.keys() or time.monotonic() >= deadline:
-            return listing
+        count = document_count(cloud_dataset_id, client=client)
+        if count >= already + len(expected) or time.monotonic() >= deadline:
+            listing = remote_documents(cloud_dataset_id, client)
+            if expected <= listing.keys() or time.monotonic() >= deadline:
+                return listing
         time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
         wait = min(max_wait_s, wait * 2)
 
