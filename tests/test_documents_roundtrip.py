@@ -532,3 +532,17 @@ def test_cloud_document_detail_drops_its_cloud_id():
     doc = Document.new("demoNDI", properties={"demoNDI": {"value": 1}})
     detail = json.dumps({"id": "68c05864f81ed200dc9a7e5c", **doc.properties})
     assert Document.from_json(detail).properties == doc.properties
+
+
+def test_fast_canonical_form_equals_the_rule_by_rule_one(mock_document_paths):
+    from ndicloud.core.canonical import canonical_bytes, reference_canonical_bytes
+    from ndicloud.core.sample import generate_documents
+
+    edge = {"a": "x\n\t\b\f\r\\n\"q\u0001\u001f\u2028 é", "b": [1], "c": [[1, 2]], "d": None, "e": [True],
+            "f": 2**60, "g": -0.0, "h": float("nan"), "i": [float("inf"), -float("inf")], "j": 2**1100,
+            "k": 0.1, "l": 3.0, "m": [], "n": {}, "o": [None], "p": [{"x": 1}], "r": "\\", "s": "\\\\n"}
+    documents = [edge, *(json.loads(p.read_text()) for p in mock_document_paths),
+                 *(d.properties for d in generate_documents(300, "412694f69ab1e1cf_c0db1c5ba8cf6bc8", seed=2))]
+    for document in documents:
+        for profile in ("full", "content"):
+            assert canonical_bytes(document, profile) == reference_canonical_bytes(document, profile)

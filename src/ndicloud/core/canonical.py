@@ -8,6 +8,7 @@ decode/encode so that two documents MATLAB considers equal hash alike.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from typing import Any
@@ -109,10 +110,60 @@ def _serialise(value: Any, out: list[str]) -> None:
             out.append(repr(number))
 
 
+def _final(value: Any) -> Any:
+    """``_normalise``, with each number already in its canonical spelling's type (so json can write it):
+    integral doubles below 2**53 as int, every other number as float."""
+    if isinstance(value, dict):
+        return {k: _final(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_final(v) for v in value]
+        if len(items) == 1:
+            only = items[0]
+            if isinstance(only, (bool, dict)) or _is_number(only):
+                return only
+            if isinstance(only, list) and all(_is_number(x) for x in only):
+                return only
+        return items
+    if value is None:
+        return []
+    if isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)):
+        number = to_double(value)
+        if math.isfinite(number) and number.is_integer() and abs(number) < _INT_LIMIT:
+            return int(number)
+        return number
+    return value
+
+
+# json writes \b \f \n \r \t for five control characters; the canonical form writes \u00XX for all of them
+_SHORT_ESCAPES = {"b": "\\u0008", "f": "\\u000c", "n": "\\u000a", "r": "\\u000d", "t": "\\u0009"}
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def _long_escape(match: re.Match[str]) -> str:
+    return _SHORT_ESCAPES.get(match.group(1), match.group(0))
+
+
 def canonical_bytes(document: Any, profile: str = "full") -> bytes:
-    """The canonical UTF-8 bytes of a document (a Document or its JSON object)."""
+    """The canonical UTF-8 bytes of a document (a Document or its JSON object).
+
+    Written by the C JSON encoder over the normalised value (sorted keys, no spaces, NaN/Infinity as
+    tokens), with json's five short escapes spelled as \\u00XX: the same bytes as ``_serialise``, faster.
+    """
     if profile not in PROFILES:
         raise ValueError(f"unknown comparison profile {profile!r}; use one of {', '.join(PROFILES)}")
+    data = document.properties if hasattr(document, "properties") else document
+    if profile == "content":
+        data = _content_view(data)
+    text = json.dumps(_final(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+    if "\\" in text:
+        text = _ESCAPE.sub(_long_escape, text)
+    return text.encode("utf-8")
+
+
+def reference_canonical_bytes(document: Any, profile: str = "full") -> bytes:
+    """The canonical bytes written rule by rule (spec §1.8): the definition ``canonical_bytes`` must equal."""
     data = document.properties if hasattr(document, "properties") else document
     if profile == "content":
         data = _content_view(data)

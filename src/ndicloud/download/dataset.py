@@ -31,23 +31,32 @@ from .files import download_dataset_files
 ADD_CHUNK = 5000  # documents per local transaction: a kill loses at most one chunk's work
 
 
-def _identity(documents: Iterable[Document], fallback_name: str) -> tuple[str | None, str]:
-    """The original dataset's id and reference, as the documents tell them (core's discovery rules)."""
-    session_ids: Counter[str] = Counter()
-    claimed: str | None = None
-    references: dict[str, str] = {}
-    for doc in documents:
-        if doc.class_name in ("dataset_session_info", "session_in_a_dataset") and claimed is None:
-            claimed = doc.session_id
-        if doc.class_name == "session":
-            reference = doc.properties.get("session", {}).get("reference")
+class _Identity:
+    """The original dataset's id and reference, as its documents tell them (core's discovery rules)."""
+
+    def __init__(self) -> None:
+        self.session_ids: Counter[str] = Counter()
+        self.claimed: str | None = None
+        self.references: dict[str, str] = {}
+
+    def observe(self, properties: dict[str, Any]) -> None:
+        base = properties.get("base") or {}
+        session_id = base.get("session_id") if isinstance(base.get("session_id"), str) else ""
+        class_name = (properties.get("document_class") or {}).get("class_name")
+        if class_name in ("dataset_session_info", "session_in_a_dataset") and self.claimed is None:
+            self.claimed = session_id
+        if class_name == "session":
+            reference = (properties.get("session") or {}).get("reference")
             if isinstance(reference, str) and reference:
-                references[doc.session_id] = reference
-        session_ids[doc.session_id] += 1
-    dataset_id = claimed or (next(iter(references)) if len(references) == 1 else None)
-    if dataset_id is None and session_ids:
-        dataset_id = session_ids.most_common(1)[0][0]
-    return dataset_id, references.get(dataset_id or "", "") or fallback_name
+                self.references[session_id] = reference
+        if class_name != LINK_CLASS:
+            self.session_ids[session_id] += 1
+
+    def result(self, fallback_name: str) -> tuple[str | None, str]:
+        dataset_id = self.claimed or (next(iter(self.references)) if len(self.references) == 1 else None)
+        if dataset_id is None and self.session_ids:
+            dataset_id = self.session_ids.most_common(1)[0][0]
+        return dataset_id, self.references.get(dataset_id or "", "") or fallback_name
 
 
 def _lazy(document: Document, cloud_dataset_id: str) -> Document:
@@ -98,10 +107,12 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
                 present = set(existing.store.live_ids())
         wanted = {ndi_id: api_id for ndi_id, api_id in oldest.items() if ndi_id not in present}
         with reporter.step("documents", len(wanted), unit="documents") as step:
+            identity = _Identity()
             zips, missing = download_document_collection(dataset_id, wanted, staging, client=cloud,
-                                                         chunk=document_chunk, timeout_s=download_timeout_s)
+                                                         chunk=document_chunk, timeout_s=download_timeout_s,
+                                                         observe=identity.observe)
             if not is_ndi_folder(folder):
-                found_id, reference = _identity(_shareable(jsons_to_documents(zips)), record.name)
+                found_id, reference = identity.result(record.name)
                 Dataset.create(folder, reference, dataset_id=found_id, with_session_document=False).close()
             with Dataset.open(folder, readonly=False) as dataset:
                 report.dataset = dataset.path

@@ -7,7 +7,7 @@ back short is asked again for the missing documents, and what is still missing i
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,28 +35,37 @@ def fetch_zip(url: str, target: Path, *, client: CloudClient, timeout_s: float =
 
 
 def download_document_collection(cloud_dataset_id: str, wanted: dict[str, str], staging: Path, *,
-                                 client: CloudClient, chunk: int = DOCUMENT_CHUNK,
-                                 timeout_s: float = 120.0) -> tuple[list[Path], dict[str, str]]:
+                                 client: CloudClient, chunk: int = DOCUMENT_CHUNK, timeout_s: float = 120.0,
+                                 observe: Callable[[dict[str, Any]], None] | None = None,
+                                 ) -> tuple[list[Path], dict[str, str]]:
     """Fetch the documents ``wanted`` (ndiId -> apiId) as zips into ``staging``.
 
     Returns the zip files and the ndiIds still missing after one more request for them (ndiId -> why).
+    ``observe`` sees every document once, as the zips are checked.
     """
     staging.mkdir(parents=True, exist_ok=True)
     items = sorted(wanted.items())
     parts = [dict(items[start:start + chunk]) for start in range(0, len(items), chunk)]
     zips = _fetch_all(cloud_dataset_id, parts, staging, 0, client, timeout_s)
-    arrived = arrived_ids(zips)
+    arrived = arrived_ids(zips, observe)
     missing = {ndi_id: api_id for ndi_id, api_id in wanted.items() if ndi_id not in arrived}
     if missing:  # NDI-matlab#916: a short chunk is asked again before anything is reported
         again = _fetch_all(cloud_dataset_id, [missing], staging, len(zips), client, timeout_s)
         zips += again
-        arrived |= arrived_ids(again)
+        arrived |= arrived_ids(again, observe)
     still = {ndi_id: "not in the cloud's bulk download (asked twice)" for ndi_id in wanted if ndi_id not in arrived}
     return zips, still
 
 
-def arrived_ids(zips: Iterable[Path]) -> set[str]:
-    return {doc["base"]["id"] for path in zips for doc in read_document_zip(path) if _has_id(doc)}
+def arrived_ids(zips: Iterable[Path], observe: Callable[[dict[str, Any]], None] | None = None) -> set[str]:
+    found: set[str] = set()
+    for path in zips:
+        for properties in read_document_zip(path):
+            if _has_id(properties):
+                found.add(properties["base"]["id"])
+                if observe is not None:
+                    observe(properties)
+    return found
 
 
 def _fetch_all(cloud_dataset_id: str, parts: list[dict[str, str]], staging: Path, first: int,

@@ -45,28 +45,35 @@ def upload_document_collection(cloud_dataset_id: str, documents: Iterable[Docume
     serial = no_zip_requested() if serial is None else serial
     sent: list[str] = []
     with tempfile.TemporaryDirectory(prefix="ndi-upload-") as scratch:
-        for batch in chunks(documents, 1 if serial else chunk):
+        for batch in chunks(documents, chunk):  # one pending record per chunk, in both modes
             ids = [doc.id for doc in batch]
             pending = {"ndiIds": ids, "sentAt": time.time()}
             state.pending_uploads.append(pending)
             state.save_pending()
-            try:
-                if serial:
-                    _send_one(cloud_dataset_id, batch[0], client)
-                else:
-                    zipped = Path(scratch) / "documents.zip"
-                    write_document_zip((doc.properties for doc in batch), zipped)
+            refused: dict[str, str] = {}
+            if serial:
+                for doc in batch:
+                    try:
+                        _send_one(cloud_dataset_id, doc, client)
+                    except CloudError as exc:  # refused, not stored
+                        refused[doc.id] = str(exc)
+            else:
+                zipped = Path(scratch) / "documents.zip"
+                write_document_zip((doc.properties for doc in batch), zipped)
+                try:
                     with_fresh_url(lambda: cloud_documents.get_bulk_upload_url(cloud_dataset_id, client=client),
                                    lambda url, z=zipped: transfer.put_file(url, z, client=client))
-                    zipped.unlink()
-            except CloudError as exc:  # refused, not stored: nothing to wait for
+                except CloudError as exc:  # refused, not stored: nothing to wait for
+                    refused = dict.fromkeys(ids, str(exc))
+                zipped.unlink()
+            for ndi_id, why in refused.items():
+                report.record("document", ndi_id, "failed", why)
+            if len(refused) == len(ids):
                 state.pending_uploads.remove(pending)
                 state.save_pending()
-                for ndi_id in ids:
-                    report.record("document", ndi_id, "failed", str(exc))
                 continue
             pending["acknowledged"] = True  # stored: it will be ingested (saved with the next chunk or the end)
-            sent.extend(ids)
+            sent.extend(ndi_id for ndi_id in ids if ndi_id not in refused)
             if step is not None:
                 step.advance(len(ids))
     return sent
