@@ -15,6 +15,7 @@ from ..api import CloudClient, FileEntry
 from ..api import documents as cloud_documents
 from ..api import files as cloud_files
 from ..core import Dataset, Document
+from ..core.files import binary_path
 
 LINK_CLASS = "dataset_remote"
 
@@ -35,23 +36,24 @@ def shareable_documents(dataset: Dataset) -> Iterator[Document]:
             yield document
 
 
-def local_document_hashes(dataset: Dataset) -> dict[str, str]:
-    """ndiId -> content hash of every shareable local document."""
-    return {doc.id: doc.content_hash() for doc in shareable_documents(dataset)}
-
-
-def local_files(dataset: Dataset) -> dict[str, LocalFile]:
-    """uid -> its local state, for every file the documents reference."""
+def local_inventory(dataset: Dataset) -> tuple[dict[str, str], dict[str, LocalFile]]:
+    """One pass over the live documents: ndiId -> content hash of each shareable one, and uid -> local state
+    of every file they reference (every location of every ``file_info`` entry)."""
+    hashes: dict[str, str] = {}
+    needed: dict[str, list[str]] = {}
+    for doc in shareable_documents(dataset):
+        hashes[doc.id] = doc.content_hash()
+        for info in doc.file_info:
+            for location in info.get("locations") or []:
+                uid = location.get("uid") if isinstance(location, dict) else None
+                if isinstance(uid, str) and uid:
+                    needed.setdefault(uid, []).append(doc.id)
     found: dict[str, LocalFile] = {}
-    for entry in dataset.binaries():
-        known = found.get(entry.uid)
-        if known is not None:
-            found[entry.uid] = LocalFile(known.uid, known.path, known.present, known.size,
-                                         (*known.document_ids, entry.doc_id))
-            continue
-        size = entry.path.stat().st_size if entry.present else None
-        found[entry.uid] = LocalFile(entry.uid, entry.path, entry.present, size, (entry.doc_id,))
-    return found
+    for uid, document_ids in needed.items():
+        path = binary_path(dataset.files_dir, uid)
+        present = path.is_file()
+        found[uid] = LocalFile(uid, path, present, path.stat().st_size if present else None, tuple(document_ids))
+    return hashes, found
 
 
 def remote_documents(cloud_dataset_id: str, client: CloudClient) -> dict[str, list[str]]:

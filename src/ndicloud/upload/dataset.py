@@ -17,7 +17,7 @@ from ..api import Backoff, CloudClient, OutcomeUnknown, waiters
 from ..api import datasets as cloud_datasets
 from ..api.client import resolve
 from ..core import Dataset, RemoteLinkError
-from ..transfers.inventory import local_document_hashes, local_files, remote_files, shareable_documents
+from ..transfers.inventory import local_inventory, remote_files, shareable_documents
 from ..transfers.progress import Reporter
 from ..transfers.report import TransferReport
 from ..transfers.state import SyncState
@@ -94,7 +94,7 @@ def upload_dataset(path: str | Path, dataset_id: str | None = None, *, name: str
             waiters.wait_for_all_bulk_uploads(cloud_id, client=cloud, fail_on_failed=False,
                                               backoff=Backoff(first_s=0.2, cap_s=5.0, timeout_s=600.0))
             listing = settle_pending(cloud_id, state, client=cloud, timeout_s=ingest_timeout_s)
-            hashes = local_document_hashes(dataset)
+            hashes, files_here = local_inventory(dataset)
             for ndi_id in hashes.keys() & listing.keys():
                 report.record("document", ndi_id, "skipped", "already in the cloud")
                 if ndi_id not in state.documents:
@@ -110,7 +110,7 @@ def upload_dataset(path: str | Path, dataset_id: str | None = None, *, name: str
                                             already=already)
             record_confirmed(report, state, sent, listing, hashes, ingest_timeout_s)
 
-            to_send = scan_for_upload(local_files(dataset), remote_files(cloud_id, cloud), report=report,
+            to_send = scan_for_upload(files_here, remote_files(cloud_id, cloud), report=report,
                                       state=state, allow_missing=allow_missing_files)
             with reporter.step("files", sum(f.size or 0 for f in to_send), unit="bytes") as step:
                 accepted = upload_files(cloud_id, to_send, client=cloud, report=report,
