@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .jsonio import as_list, to_double
@@ -35,12 +36,17 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _normalise(value: Any) -> Any:
-    """Bottom-up MATLAB collapse: one-element arrays, null as [], numbers as doubles."""
+def _as_double(value: int | float) -> float:
+    return to_double(value) if isinstance(value, int) else value
+
+
+def _normalise(value: Any, number: Callable[[int | float], Any] = _as_double) -> Any:
+    """Bottom-up MATLAB collapse: one-element arrays, null as [], each number through ``number``
+    (by default a double, as MATLAB holds it)."""
     if isinstance(value, dict):
-        return {k: _normalise(v) for k, v in value.items()}
+        return {k: _normalise(v, number) for k, v in value.items()}
     if isinstance(value, list):
-        items = [_normalise(v) for v in value]
+        items = [_normalise(v, number) for v in value]
         if len(items) == 1:
             only = items[0]
             if isinstance(only, (bool, dict)) or _is_number(only):
@@ -50,10 +56,10 @@ def _normalise(value: Any) -> Any:
         return items
     if value is None:
         return []
-    if isinstance(value, bool):
+    if isinstance(value, (bool, str)):
         return value
-    if isinstance(value, int):
-        return to_double(value)
+    if isinstance(value, (int, float)):
+        return number(value)
     return value
 
 
@@ -110,30 +116,12 @@ def _serialise(value: Any, out: list[str]) -> None:
             out.append(repr(number))
 
 
-def _final(value: Any) -> Any:
-    """``_normalise``, with each number already in its canonical spelling's type (so json can write it):
-    integral doubles below 2**53 as int, every other number as float."""
-    if isinstance(value, dict):
-        return {k: _final(v) for k, v in value.items()}
-    if isinstance(value, list):
-        items = [_final(v) for v in value]
-        if len(items) == 1:
-            only = items[0]
-            if isinstance(only, (bool, dict)) or _is_number(only):
-                return only
-            if isinstance(only, list) and all(_is_number(x) for x in only):
-                return only
-        return items
-    if value is None:
-        return []
-    if isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (int, float)):
-        number = to_double(value)
-        if math.isfinite(number) and number.is_integer() and abs(number) < _INT_LIMIT:
-            return int(number)
-        return number
-    return value
+def _spelled(value: int | float) -> int | float:
+    """A number in the type of its canonical spelling: integral doubles below 2**53 as int, others float."""
+    number = to_double(value)
+    if math.isfinite(number) and number.is_integer() and abs(number) < _INT_LIMIT:
+        return int(number)
+    return number
 
 
 # json writes \b \f \n \r \t for five control characters; the canonical form writes \u00XX for all of them
@@ -156,7 +144,8 @@ def canonical_bytes(document: Any, profile: str = "full") -> bytes:
     data = document.properties if hasattr(document, "properties") else document
     if profile == "content":
         data = _content_view(data)
-    text = json.dumps(_final(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+    text = json.dumps(_normalise(data, _spelled), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=True)
     if "\\" in text:
         text = _ESCAPE.sub(_long_escape, text)
     return text.encode("utf-8")
