@@ -182,19 +182,21 @@ def file_rates(base: str, work: Path, count: int, total_mib: int, rounds: int) -
     return figures
 
 
+def run_measured(base: str, what: str, target: str, work: Path) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, base, what, target, str(work / "tokens.json")],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the measured transfer failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)
+
+
 def memory(base: str, work: Path, count: int) -> dict[str, object]:
     source = make_dataset(work / "memory-dataset", count)
     figures: dict[str, object] = {}
-    up = json.loads(subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, base, str(source), "-",
-                                    str(work / "tokens.json")], capture_output=True, text=True,
-                                   check=True).stdout)
-    figures["upload"] = up
+    figures["upload"] = run_measured(base, str(source), "-", work)
     with Dataset.open(source) as dataset:
         cloud_id = dataset.remote_link().dataset_id  # type: ignore[union-attr]
-    down = json.loads(subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, base, cloud_id,
-                                      str(work / "memory-down"), str(work / "tokens.json")], capture_output=True,
-                                     text=True, check=True).stdout)
-    figures["download"] = down
+    figures["download"] = run_measured(base, cloud_id, str(work / "memory-down"), work)
     return figures
 
 

@@ -279,7 +279,7 @@ def test_a_chosen_organization_survives_login_and_relogin(cloud_service: CloudSe
 
 
 def test_token_cache_takes_concurrent_writers(tmp_path: Path):
-    cache = TokenCache(tmp_path / "tokens.json")
+    cache = TokenCache(str(tmp_path / "tokens.json"))  # a plain string path works too
 
     def write(n: int) -> None:
         for i in range(40):

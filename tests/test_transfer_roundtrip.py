@@ -168,3 +168,19 @@ def test_many_documents_and_files_of_mixed_sizes(tmp_path: Path, api: CloudClien
     down = download_dataset(up.cloud_dataset_id or "", tmp_path / "copy", mode="local", workers=4, client=api)
     assert down.success, down.message
     assert dataset_contents(down.local_path or "") == dataset_contents(tmp_path / "big")
+
+
+def test_small_files_go_in_zips_and_large_ones_alone():
+    from ndicloud.transfers.inventory import LocalFile
+    from ndicloud.upload import zip_for_upload
+
+    def entry(uid: str, size: int) -> LocalFile:
+        return LocalFile(uid, Path(uid), True, size, ("doc",))
+
+    small = [entry(f"s{n:03d}", 3_000_000) for n in range(40)]  # 120 MB of small files
+    large = [entry("big", 4_000_000), entry("huge", 60_000_000)]
+    batches, singles = zip_for_upload([*small, *large])
+    assert sorted(e.uid for e in singles) == ["big", "huge"]
+    assert all(sum(e.size or 0 for e in batch) <= 50_000_000 for batch in batches)
+    assert sorted(e.uid for batch in batches for e in batch) == sorted(e.uid for e in small)
+    assert len(batches) == 3  # 16 + 16 + 8 files of 3 MB

@@ -94,8 +94,8 @@ class TokenCache:
     cache that cannot be written costs a login next time, never the current call.
     """
 
-    def __init__(self, path: Path | None = None):
-        self.path = path if path is not None else config_dir() / CACHE_FILE
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else config_dir() / CACHE_FILE
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:

@@ -23,6 +23,9 @@ from ..transfers.urls import with_fresh_url
 from ..transfers.zips import write_files_zip
 
 ZIP_BATCH_BYTES = 50_000_000  # the reference's batch size (50 MB)
+# Zipping saves requests, which is what small files cost; from a few megabytes on, the transfer itself
+# dominates, and a zip only adds copies (the zip on this disk, the zip and its extraction on the server).
+SINGLE_PUT_FROM_BYTES = 4_000_000
 
 
 def scan_for_upload(local: dict[str, LocalFile], remote: dict[str, FileEntry], *, report: TransferReport,
@@ -45,16 +48,17 @@ def scan_for_upload(local: dict[str, LocalFile], remote: dict[str, FileEntry], *
     return to_send
 
 
-def zip_for_upload(files: list[LocalFile], limit: int = ZIP_BATCH_BYTES) -> tuple[list[list[LocalFile]],
-                                                                                   list[LocalFile]]:
-    """Greedy batches of small files (each at most ``limit`` bytes in all) and the files too large for one."""
+def zip_for_upload(files: list[LocalFile], limit: int = ZIP_BATCH_BYTES,
+                   single_from: int = SINGLE_PUT_FROM_BYTES) -> tuple[list[list[LocalFile]], list[LocalFile]]:
+    """Greedy batches of small files (each at most ``limit`` bytes in all) and the files sent alone (from
+    ``single_from`` bytes, and any too large for a batch)."""
     batches: list[list[LocalFile]] = []
     singles: list[LocalFile] = []
     current: list[LocalFile] = []
     current_size = 0
     for entry in sorted(files, key=lambda f: f.uid):
         size = entry.size or 0
-        if size > limit:
+        if size > limit or size >= single_from:
             singles.append(entry)
             continue
         if current and current_size + size > limit:
