@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ndicloud.api import CloudClient, documents
+from ndicloud.api import CloudClient, datasets, documents
 from ndicloud.core import Dataset, Document
 from ndicloud.core.sample import generate_documents
 from ndicloud.download import download_dataset, open_binary
@@ -184,3 +184,51 @@ def test_small_files_go_in_zips_and_large_ones_alone():
     assert all(sum(e.size or 0 for e in batch) <= 50_000_000 for batch in batches)
     assert sorted(e.uid for batch in batches for e in batch) == sorted(e.uid for e in small)
     assert len(batches) == 3  # 16 + 16 + 8 files of 3 MB
+
+
+def test_downloads_never_take_or_delete_files_the_uploader_named(tmp_path: Path, api: CloudClient):
+    payload = tmp_path / "payload.bin"
+    payload.write_bytes(b"cloud bytes" * 100)
+    with Dataset.create(tmp_path / "src", "named_paths") as source:
+        doc = Document.new("demoNDI", session_id=source.id, file_list=[FILE_NAME])
+        doc.add_file(FILE_NAME, str(payload), delete_original=1)
+        source.add_documents(doc)
+    assert not payload.exists()  # ingested and deleted, as asked, on the uploader's side
+    up = upload_dataset(tmp_path / "src", client=api)
+    payload.write_bytes(b"someone else's file, at the same path")  # this machine has a file of that name
+    down = download_dataset(up.cloud_dataset_id or "", tmp_path / "copy", mode="local", client=api)
+    assert down.success, down.message
+    assert payload.read_bytes() == b"someone else's file, at the same path"  # untouched
+    with Dataset.open(down.local_path or "") as copy:
+        (entry,) = copy.binaries()
+        assert entry.path.read_bytes() == b"cloud bytes" * 100  # the bytes came from the cloud
+
+
+def test_one_bad_cloud_document_is_reported_and_the_rest_arrive(tmp_path: Path, api: CloudClient):
+    cloud_id = datasets.create_dataset("one bad document", client=api)
+    shared_uid = "4126aaaaaaaaaaaa_4126aaaaaaaaaaaa"
+    twins = []
+    for _ in range(2):  # two documents claiming the same file uid cannot both live in one dataset
+        doc = Document.new("demoNDI", file_list=[FILE_NAME])
+        doc.properties["files"]["file_info"] = [{"name": FILE_NAME, "locations": [
+            {"uid": shared_uid, "location": "elsewhere", "location_type": "file", "ingest": 0,
+             "delete_original": 0}]}]
+        documents.add_document(cloud_id, doc, client=api)
+        twins.append(doc.id)
+    fine = [Document.new("base") for _ in range(5)]
+    for doc in fine:
+        documents.add_document(cloud_id, doc, client=api)
+    report = download_dataset(cloud_id, tmp_path / "copy", client=api)
+    assert not report.success
+    (failed,) = report.failures
+    assert failed.key in twins and "already belongs" in (failed.detail or "")
+    assert report.counts("document") == {"downloaded": 6, "failed": 1}
+
+
+def test_a_lazily_downloaded_dataset_uploads_without_its_bytes(matlab_dataset: Path, tmp_path: Path,
+                                                               api: CloudClient):
+    up = upload_dataset(matlab_dataset, client=api)
+    lazy = download_dataset(up.cloud_dataset_id or "", tmp_path / "lazy", client=api)
+    again = upload_dataset(lazy.local_path or "", client=api)
+    assert again.success, again.message
+    assert again.counts("file") == {"skipped": 5}

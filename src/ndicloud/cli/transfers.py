@@ -10,6 +10,7 @@ import typer
 from ..core import NdiError
 from ..download import download_dataset
 from ..transfers import StateLockedError, TransferReport
+from ..transfers.zips import UnsafeZipError
 from ..upload import upload_dataset
 from .connection import DatasetArg, JsonOpt, connect
 from .output import console, error_console, fail, print_json
@@ -52,7 +53,7 @@ def upload(
                                     file_upload_strategy="serial" if serial_files else "batch",
                                     allow_missing_files=allow_missing_files, ingest_timeout_s=ingest_timeout,
                                     verbose=not as_json, client=client)
-        except (NdiError, StateLockedError) as exc:
+        except (NdiError, StateLockedError, OSError) as exc:
             raise fail(str(exc)) from None
     _finish(report, as_json)
 
@@ -71,6 +72,6 @@ def download(
         try:
             report = download_dataset(dataset_id, target, sync_files=files, workers=workers,
                                       document_chunk=document_chunk, verbose=not as_json, client=client)
-        except (NdiError, StateLockedError) as exc:
+        except (NdiError, StateLockedError, UnsafeZipError, OSError) as exc:
             raise fail(str(exc)) from None
     _finish(report, as_json)

@@ -18,7 +18,7 @@ from typing import Any
 from ..api import CloudClient
 from ..api import datasets as cloud_datasets
 from ..api.client import resolve
-from ..core import Dataset, Document, is_ndi_folder
+from ..core import Dataset, Document, NdiError, is_ndi_folder
 from ..core.adding import chunks
 from ..core.files import ndic_location
 from ..transfers.inventory import LINK_CLASS, remote_documents, remote_files
@@ -59,6 +59,17 @@ class _Identity:
         return dataset_id, self.references.get(dataset_id or "", "") or fallback_name
 
 
+def _detached(document: Document) -> Document:
+    """Bytes of downloaded documents come from the cloud only: no location is ingested or deleted here
+    (the uploader's paths may name files on this machine)."""
+    for info in document.file_info:
+        for location in info.get("locations") or []:
+            if isinstance(location, dict):
+                location["ingest"] = 0
+                location["delete_original"] = 0
+    return document
+
+
 def _lazy(document: Document, cloud_dataset_id: str) -> Document:
     """Point each file's first location at the cloud: fetched when opened, never ingested from elsewhere."""
     for info in document.file_info:
@@ -68,6 +79,25 @@ def _lazy(document: Document, cloud_dataset_id: str) -> Document:
             first.update(location=ndic_location(cloud_dataset_id, first["uid"]), location_type="ndicloud",
                          ingest=0, delete_original=0)
     return document
+
+
+def _add_all(dataset: Dataset, batch: list[Document], report: TransferReport) -> list[Document]:
+    """Add the batch in one transaction; if that fails, one by one, so that one bad document (a repeated
+    file uid, a malformed entry) is reported by itself and the others still arrive. The added ones."""
+    try:
+        dataset.store.add(batch, allow_missing_files=True)
+        return batch
+    except NdiError:
+        pass  # a single document's fault, found below
+    added = []
+    for doc in batch:
+        try:
+            dataset.store.add(doc, allow_missing_files=True, parallel=False)
+        except NdiError as exc:
+            report.record("document", doc.id, "failed", f"cannot be added here: {exc}")
+            continue
+        added.append(doc)
+    return added
 
 
 def _shareable(documents: Iterable[Document]) -> Iterator[Document]:
@@ -119,10 +149,10 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
                 with SyncState.locked(folder, dataset_id) as state:
                     incoming = _shareable(jsons_to_documents(zips, skip=present))
                     for batch in chunks(incoming, ADD_CHUNK):
+                        batch = [_detached(doc) for doc in batch]
                         if not sync_files:
                             batch = [_lazy(doc, dataset_id) for doc in batch]
-                        dataset.store.add(batch, allow_missing_files=True)
-                        for doc in batch:
+                        for doc in _add_all(dataset, batch, report):
                             digest = doc.content_hash()
                             report.record("document", doc.id, "downloaded")
                             state.confirm_document(doc.id, digest, digest)
@@ -136,8 +166,9 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
                         with reporter.step("files", sum(f.size or 0 for f in remote.values()), unit="bytes") as fstep:
                             download_dataset_files(dataset_id, dataset, remote, client=cloud, report=report,
                                                    state=state, workers=workers, step=fstep)
-                    local_ids = [doc_id for doc_id in dataset.store.live_ids()]
-                    state.save(local_ids=sorted(local_ids), remote_ids=sorted(listing))
+                    local_ids = {doc.id for doc in _shareable(dataset.documents())}
+                    # only what is confirmed on both sides: ids that failed to arrive stay "new" for download_new
+                    state.save(local_ids=sorted(local_ids), remote_ids=sorted(local_ids & listing.keys()))
         shutil.rmtree(staging, ignore_errors=True)
     reporter.line(report.message)
     return report.finish(cloud.requests - requests_before)

@@ -70,10 +70,23 @@ def arrived_ids(zips: Iterable[Path], observe: Callable[[dict[str, Any]], None] 
 
 def _fetch_all(cloud_dataset_id: str, parts: list[dict[str, str]], staging: Path, first: int,
                client: CloudClient, timeout_s: float) -> list[Path]:
-    urls = [cloud_documents.get_bulk_download_url(cloud_dataset_id, list(part.values()), client=client)
-            for part in parts]
-    return [fetch_zip(url, staging / f"chunk-{first + n:05d}.zip", client=client, timeout_s=timeout_s)
-            for n, url in enumerate(urls)]
+    """Each chunk's zip, asked for one chunk ahead (the cloud writes the next while this one downloads) and
+    so just before use: presigned URLs expire. A chunk whose URL never yields a zip is asked for again once."""
+    def ask(part: dict[str, str]) -> str:
+        return cloud_documents.get_bulk_download_url(cloud_dataset_id, list(part.values()), client=client)
+
+    zips: list[Path] = []
+    upcoming = ask(parts[0]) if parts else ""
+    for n, part in enumerate(parts):
+        url = upcoming
+        if n + 1 < len(parts):
+            upcoming = ask(parts[n + 1])
+        target = staging / f"chunk-{first + n:05d}.zip"
+        try:
+            zips.append(fetch_zip(url, target, client=client, timeout_s=timeout_s))
+        except TransferError:  # expired, or never written: one fresh request
+            zips.append(fetch_zip(ask(part), target, client=client, timeout_s=timeout_s))
+    return zips
 
 
 def _has_id(properties: dict[str, Any]) -> bool:

@@ -51,20 +51,27 @@ def upload_document_collection(cloud_dataset_id: str, documents: Iterable[Docume
             state.pending_uploads.append(pending)
             state.save_pending()
             refused: dict[str, str] = {}
+            unknown = False  # a failure that may hide a stored upload: the listing decides, the pending entry stays
             if serial:
                 for doc in batch:
                     try:
                         _send_one(cloud_dataset_id, doc, client)
-                    except CloudError as exc:  # refused, not stored
-                        refused[doc.id] = str(exc)
+                    except CloudError as exc:
+                        if _maybe_stored(exc):
+                            unknown = True
+                        else:
+                            refused[doc.id] = str(exc)
             else:
                 zipped = Path(scratch) / "documents.zip"
                 write_document_zip((doc.properties for doc in batch), zipped)
                 try:
                     with_fresh_url(lambda: cloud_documents.get_bulk_upload_url(cloud_dataset_id, client=client),
                                    lambda url, z=zipped: transfer.put_file(url, z, client=client))
-                except CloudError as exc:  # refused, not stored: nothing to wait for
-                    refused = dict.fromkeys(ids, str(exc))
+                except CloudError as exc:
+                    if _maybe_stored(exc):
+                        unknown = True
+                    else:  # refused (4xx), so not stored: nothing to wait for
+                        refused = dict.fromkeys(ids, str(exc))
                 zipped.unlink()
             for ndi_id, why in refused.items():
                 report.record("document", ndi_id, "failed", why)
@@ -72,11 +79,18 @@ def upload_document_collection(cloud_dataset_id: str, documents: Iterable[Docume
                 state.pending_uploads.remove(pending)
                 state.save_pending()
                 continue
-            pending["acknowledged"] = True  # stored: it will be ingested (saved with the next chunk or the end)
+            if not unknown:
+                pending["acknowledged"] = True  # stored: it will be ingested
+                state.save_pending()
             sent.extend(ndi_id for ndi_id in ids if ndi_id not in refused)
             if step is not None:
                 step.advance(len(ids))
     return sent
+
+
+def _maybe_stored(exc: CloudError) -> bool:
+    """A 5xx or a lost connection after the retries: the upload may have been stored anyway."""
+    return exc.status is None or exc.status >= 500
 
 
 def _send_one(cloud_dataset_id: str, document: Document, client: CloudClient) -> None:
@@ -129,14 +143,19 @@ def settle_pending(cloud_dataset_id: str, state: SyncState, *, client: CloudClie
 
 def record_confirmed(report: TransferReport, state: SyncState, sent: list[str], listing: dict[str, list[str]],
                      hashes: dict[str, str], timeout_s: float) -> None:
-    """Report each sent document as uploaded (listed) or failed (not listed in time), and keep the state."""
+    """Report each sent document as uploaded (listed) or failed (not listed in time), and keep the state.
+
+    Pending chunks whose documents are all listed are forgotten; the others stay, so that a rerun waits for
+    them (up to the ingest timeout after they were sent) before sending them again.
+    """
     for ndi_id in sent:
         if ndi_id in listing:
             report.record("document", ndi_id, "uploaded")
             state.confirm_document(ndi_id, hashes.get(ndi_id), hashes.get(ndi_id))
         else:
             report.record("document", ndi_id, "failed", f"not listed by the cloud {timeout_s:.0f} s after upload")
-    state.pending_uploads.clear()
+    state.pending_uploads[:] = [entry for entry in state.pending_uploads
+                                if not set(entry.get("ndiIds", [])) <= listing.keys()]
     state.save_pending()
 
 

@@ -33,12 +33,15 @@ def scan_for_upload(local: dict[str, LocalFile], remote: dict[str, FileEntry], *
     """The files to send; missing ones are reported (failed, or skipped when allowed), present ones noted."""
     to_send = []
     for uid, entry in sorted(local.items()):
+        there = remote.get(uid)
         if not entry.present:
+            if there is not None and there.uploaded:  # e.g. a lazily downloaded dataset: the cloud has it
+                report.record("file", uid, "skipped", "already in the cloud (not here)")
+                continue
             needed_by = ", ".join(entry.document_ids[:5]) + ("…" if len(entry.document_ids) > 5 else "")
             report.record("file", uid, "skipped" if allow_missing else "failed",
                           f"missing locally (.ndi/files/{uid}); needed by document(s) {needed_by}")
             continue
-        there = remote.get(uid)
         if there is not None and there.uploaded and there.size == entry.size:
             report.record("file", uid, "skipped", "already in the cloud")
             if uid not in state.files:
