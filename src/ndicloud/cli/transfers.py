@@ -15,7 +15,7 @@ from ..upload import upload_dataset
 from .connection import DatasetArg, JsonOpt, connect
 from .output import console, error_console, fail, print_json
 
-WorkersOpt = Annotated[int, typer.Option("--workers", min=1, max=64, help="Concurrent file transfers.")]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, max=16, help="Concurrent file transfers.")]
 ChunkOpt = Annotated[int, typer.Option("--document-chunk", min=1, help="Documents per bulk zip or download.")]
 
 

@@ -24,7 +24,7 @@ from ..core.files import ndic_location
 from ..transfers.inventory import LINK_CLASS, remote_documents, remote_files
 from ..transfers.progress import Reporter
 from ..transfers.report import TransferReport
-from ..transfers.state import SyncState
+from ..transfers.state import SyncState, exclusive
 from .documents import DOCUMENT_CHUNK, download_document_collection, jsons_to_documents
 from .files import download_dataset_files
 
@@ -127,8 +127,8 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
     folder = Path(destination) / dataset_id
     staging = Path(destination) / f".{dataset_id}.download"
     report.local_path = str(folder)
-    shutil.rmtree(staging, ignore_errors=True)  # zips an interrupted run left: their URLs are gone
-    with Reporter(verbose) as reporter:
+    with exclusive(Path(destination) / f".{dataset_id}.lock", str(folder)), Reporter(verbose) as reporter:
+        shutil.rmtree(staging, ignore_errors=True)  # zips an interrupted run left: their URLs are gone
         listing = remote_documents(dataset_id, cloud)
         oldest = {ndi_id: min(api_ids) for ndi_id, api_ids in listing.items()}
         present: set[str] = set()
@@ -156,6 +156,7 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
                             digest = doc.content_hash()
                             report.record("document", doc.id, "downloaded")
                             state.confirm_document(doc.id, digest, digest)
+                        state.save()  # an interrupted run leaves the state of what it added
                         step.advance(len(batch))
                     for ndi_id, why in missing.items():
                         report.record("document", ndi_id, "failed", why)

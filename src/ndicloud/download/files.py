@@ -8,6 +8,7 @@ there is not fetched again.
 from __future__ import annotations
 
 import hashlib
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import BinaryIO
@@ -83,8 +84,28 @@ def open_binary(dataset: Dataset, doc: Document | str, name: str, *, client: Clo
             raise
     link = parse_ndic(links[0]["location"])
     cloud = resolve(client)
-    details = cloud_files.get_file_details(link.dataset_id, link.uid, client=cloud)
-    expected = details.get("size") if isinstance(details.get("size"), int) else None
-    transfer.get_file(details["downloadUrl"], binary_path(dataset.files_dir, link.uid), expected_size=expected,
-                      client=cloud)
+    with _fetching(link.uid):  # two opens of one file at once fetch it once
+        target = binary_path(dataset.files_dir, link.uid)
+        if not target.is_file():
+            expected: dict[str, int | None] = {}
+
+            def fresh_url() -> str:
+                details = cloud_files.get_file_details(link.dataset_id, link.uid, client=cloud)
+                size = details.get("size")
+                if not isinstance(size, int):  # the detail's fields vary: the listing has the size
+                    size = {e.uid: e.size for e in cloud_files.list_files(link.dataset_id, client=cloud)}.get(link.uid)
+                expected["size"] = size
+                return details["downloadUrl"]
+
+            with_fresh_url(fresh_url, lambda url: transfer.get_file(url, target, expected_size=expected["size"],
+                                                                    client=cloud))
     return dataset.open_binary(document, name)
+
+
+_fetch_locks: dict[str, threading.Lock] = {}
+_fetch_guard = threading.Lock()
+
+
+def _fetching(uid: str) -> threading.Lock:
+    with _fetch_guard:
+        return _fetch_locks.setdefault(uid, threading.Lock())

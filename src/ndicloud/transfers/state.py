@@ -34,6 +34,28 @@ class StateLockedError(RuntimeError):
     """Another process is transferring or syncing this dataset right now."""
 
 
+@contextmanager
+def exclusive(lock_path: Path, what: str, *, wait_s: float = 10.0) -> Iterator[None]:
+    """Hold ``lock_path`` (an advisory lock file) for the duration: one ndi-cloud process per dataset at a time."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if fcntl is not None:
+            deadline = time.monotonic() + wait_s
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StateLockedError(f"another ndi-cloud process is transferring or syncing {what} "
+                                               f"(lock {lock_path}); wait for it to finish") from None
+                    time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 class SyncState:
     """One cloud dataset's part of the sync state, changed in memory and written with :meth:`save`."""
 
@@ -57,25 +79,8 @@ class SyncState:
     def locked(cls, dataset_path: str | Path, cloud_dataset_id: str, *, wait_s: float = 10.0) -> Iterator[SyncState]:
         """The dataset's state, held under ``.ndi/sync/index.lock`` for the duration (waits up to ``wait_s``)."""
         path = Path(dataset_path)
-        lock_path = sync_index_path(path).with_name("index.lock")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            if fcntl is not None:
-                deadline = time.monotonic() + wait_s
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        if time.monotonic() >= deadline:
-                            raise StateLockedError(
-                                f"another ndi-cloud process is transferring or syncing {path} (lock {lock_path}); "
-                                "wait for it to finish") from None
-                        time.sleep(0.1)
+        with exclusive(sync_index_path(path).with_name("index.lock"), str(path), wait_s=wait_s):
             yield cls(path, cloud_dataset_id, read_sync_index(path))
-        finally:
-            os.close(fd)  # releases the lock
 
     def confirm_document(self, ndi_id: str, local_hash: str | None, remote_hash: str | None) -> None:
         self.documents[ndi_id] = {"local": local_hash, "remote": remote_hash}

@@ -21,6 +21,7 @@ from ..core.jsonio import NAN_SENTINELS
 CHUNK = 1 << 20
 DOCUMENTS_ENTRY = "documents.json"
 MAX_UNCOMPRESSED_BYTES = 20 * 1024**3
+MAX_ENTRY_BYTES = 2 * 1024**3  # one entry is parsed in memory: a chunk of documents is far smaller
 SENTINEL_MARK = b"__NDI__"
 
 
@@ -80,6 +81,9 @@ def read_document_zip(path: Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES) ->
         total = sum(info.file_size for info in entries)
         if total > max_bytes:
             raise UnsafeZipError(f"{path.name} would unpack to {total} bytes (limit {max_bytes}); refused")
+        largest = max((info.file_size for info in entries), default=0)
+        if largest > min(max_bytes, MAX_ENTRY_BYTES):
+            raise UnsafeZipError(f"{path.name} has an entry of {largest} bytes (limit {MAX_ENTRY_BYTES}); refused")
         for info in entries:
             if info.is_dir() or not info.filename.lower().endswith(".json"):
                 continue

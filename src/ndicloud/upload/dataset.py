@@ -20,7 +20,7 @@ from ..core import Dataset, RemoteLinkError
 from ..transfers.inventory import local_inventory, remote_files, shareable_documents
 from ..transfers.progress import Reporter
 from ..transfers.report import TransferReport
-from ..transfers.state import SyncState
+from ..transfers.state import SyncState, exclusive
 from .documents import (
     DOCUMENT_CHUNK,
     confirm_documents,
@@ -84,7 +84,8 @@ def upload_dataset(path: str | Path, dataset_id: str | None = None, *, name: str
     cloud = resolve(client)
     requests_before = cloud.requests
     report = TransferReport("upload", local_path=str(path))
-    with Dataset.open(path, readonly=False) as dataset, Reporter(verbose) as reporter:
+    with exclusive(Path(path) / ".ndi" / "sync" / "transfer.lock", str(path)), \
+            Dataset.open(path, readonly=False) as dataset, Reporter(verbose) as reporter:
         report.dataset = dataset.path
         cloud_id = _cloud_dataset(dataset, dataset_id, name, metadata, cloud)
         report.cloud_dataset_id = cloud_id
