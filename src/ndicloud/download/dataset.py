@@ -17,15 +17,16 @@ from typing import Any
 
 from ..api import CloudClient
 from ..api import datasets as cloud_datasets
+from ..api import documents as cloud_documents
 from ..api.client import resolve
-from ..core import Dataset, Document, NdiError, is_ndi_folder
-from ..core.adding import chunks
+from ..core import Dataset, Document, NdiError, Query, is_ndi_folder
 from ..core.files import ndic_location
 from ..transfers.inventory import LINK_CLASS, remote_documents, remote_files
 from ..transfers.progress import Reporter
 from ..transfers.report import TransferReport
 from ..transfers.state import SyncState, exclusive
-from .documents import DOCUMENT_CHUNK, download_document_collection, jsons_to_documents
+from ..transfers.zips import read_document_zip
+from .documents import DOCUMENT_CHUNK, download_document_collection, jsons_to_documents, stream_document_chunks
 from .files import download_dataset_files
 
 ADD_CHUNK = 5000  # documents per local transaction: a kill loses at most one chunk's work
@@ -100,6 +101,37 @@ def _add_all(dataset: Dataset, batch: list[Document], report: TransferReport) ->
     return added
 
 
+def _new_documents(zipped: Path, seen: set[str]) -> list[Document]:
+    """The zip's documents not seen before (each ndiId once, the first copy wins), minus the cloud link;
+    ``seen`` grows with them."""
+    fresh = []
+    for properties in read_document_zip(zipped):
+        base = properties.get("base")
+        ndi_id = base.get("id") if isinstance(base, dict) else None
+        if not isinstance(ndi_id, str) or ndi_id in seen:
+            continue
+        seen.add(ndi_id)
+        document = Document(properties)
+        if document.class_name != LINK_CLASS:
+            fresh.append(document)
+    return fresh
+
+
+def remote_identity(cloud_dataset_id: str, client: CloudClient, fallback_name: str) -> tuple[str | None, str]:
+    """The original dataset's id and reference, from its few session documents (queried, then fetched)."""
+    claims = list(cloud_documents.iter_ndiquery(
+        cloud_dataset_id, Query.isa("dataset_session_info") | Query.isa("session_in_a_dataset"), client=client))
+    sessions = list(cloud_documents.iter_ndiquery(cloud_dataset_id, Query.isa("session"), client=client))
+    wanted = [s.id for s in claims[:1]] + [s.id for s in sessions]
+    identity = _Identity()
+    limit = cloud_documents.BULK_FETCH_LIMIT
+    for start in range(0, len(wanted), limit):
+        for entry in cloud_documents.bulk_fetch(cloud_dataset_id, wanted[start:start + limit], client=client):
+            if isinstance(entry.get("data"), dict):
+                identity.observe(entry["data"])
+    return identity.result(fallback_name)
+
+
 def _shareable(documents: Iterable[Document]) -> Iterator[Document]:
     return (doc for doc in documents if doc.class_name != LINK_CLASS)
 
@@ -137,27 +169,36 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
                 present = set(existing.store.live_ids())
         wanted = {ndi_id: api_id for ndi_id, api_id in oldest.items() if ndi_id not in present}
         with reporter.step("documents", len(wanted), unit="documents") as step:
-            identity = _Identity()
-            zips, missing = download_document_collection(dataset_id, wanted, staging, client=cloud,
-                                                         chunk=document_chunk, timeout_s=download_timeout_s,
-                                                         observe=identity.observe)
             if not is_ndi_folder(folder):
-                found_id, reference = identity.result(record.name)
+                found_id, reference = remote_identity(dataset_id, cloud, record.name)
                 Dataset.create(folder, reference, dataset_id=found_id, with_session_document=False).close()
             with Dataset.open(folder, readonly=False) as dataset:
                 report.dataset = dataset.path
                 with SyncState.locked(folder, dataset_id) as state:
-                    incoming = _shareable(jsons_to_documents(zips, skip=present))
-                    for batch in chunks(incoming, ADD_CHUNK):
-                        batch = [_detached(doc) for doc in batch]
-                        if not sync_files:
-                            batch = [_lazy(doc, dataset_id) for doc in batch]
-                        for doc in _add_all(dataset, batch, report):
-                            digest = doc.content_hash()
-                            report.record("document", doc.id, "downloaded")
-                            state.confirm_document(doc.id, digest, digest)
-                        state.save()  # an interrupted run leaves the state of what it added
-                        step.advance(len(batch))
+                    seen = set(present)
+                    items = sorted(wanted.items())
+                    parts = [dict(items[start:start + document_chunk])
+                             for start in range(0, len(items), document_chunk)]
+                    for attempt in range(2):  # NDI-matlab#916: what a chunk left out is asked for again once
+                        for _, zipped in stream_document_chunks(dataset_id, parts, staging / f"pass-{attempt}",
+                                                                client=cloud, timeout_s=download_timeout_s):
+                            fresh = _new_documents(zipped, seen)
+                            zipped.unlink()
+                            batch = [_detached(doc) for doc in fresh]
+                            if not sync_files:
+                                batch = [_lazy(doc, dataset_id) for doc in batch]
+                            for doc in _add_all(dataset, batch, report):
+                                digest = doc.content_hash()
+                                report.record("document", doc.id, "downloaded")
+                                state.confirm_document(doc.id, digest, digest)
+                            state.save()  # an interrupted run leaves the state of what it added
+                            step.advance(len(batch))
+                        left = {ndi_id: api_id for ndi_id, api_id in wanted.items() if ndi_id not in seen}
+                        if not left:
+                            break
+                        parts = [left]
+                    missing = {ndi_id: "not in the cloud's bulk download (asked twice)"
+                               for ndi_id in wanted if ndi_id not in seen}
                     for ndi_id, why in missing.items():
                         report.record("document", ndi_id, "failed", why)
                     if dataset.remote_link() is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,33 @@ def jsons_to_documents(zips: Iterable[Path], *, skip: set[str] | None = None) ->
                 continue
             seen.add(ndi_id)
             yield Document(properties)
+
+
+def stream_document_chunks(cloud_dataset_id: str, parts: list[dict[str, str]], staging: Path, *,
+                           client: CloudClient, timeout_s: float = 120.0) -> Iterator[tuple[dict[str, str], Path]]:
+    """Each chunk's zip in order, the next one fetched on a background thread while the caller adds this one.
+
+    Each chunk's URL is asked for just before its zip is awaited (presigned URLs expire); a chunk whose zip
+    never comes is asked for once more.
+    """
+    staging.mkdir(parents=True, exist_ok=True)
+
+    def fetch(n: int, part: dict[str, str]) -> Path:
+        target = staging / f"chunk-{n:05d}.zip"
+        ids = list(part.values())
+        try:
+            url = cloud_documents.get_bulk_download_url(cloud_dataset_id, ids, client=client)
+            return fetch_zip(url, target, client=client, timeout_s=timeout_s)
+        except TransferError:  # expired, or never written: one fresh request
+            url = cloud_documents.get_bulk_download_url(cloud_dataset_id, ids, client=client)
+            return fetch_zip(url, target, client=client, timeout_s=timeout_s)
+
+    if not parts:
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        upcoming = pool.submit(fetch, 0, parts[0])
+        for n, part in enumerate(parts):
+            path = upcoming.result()
+            if n + 1 < len(parts):
+                upcoming = pool.submit(fetch, n + 1, parts[n + 1])
+            yield part, path
