@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,11 +126,22 @@ class Documents:
             self._index(conn, dict(conn.execute("SELECT field_name, field_idx FROM fields")), seq, properties)
         return True
 
-    def page(self, dataset_id: str, page: int, page_size: int, *, deleted: bool = False) -> list[StoredDocument]:
+    def summaries(self, dataset_id: str, page: int, page_size: int, *, deleted: bool = False) -> list[dict[str, Any]]:
+        """One page of summaries (C2, C6), read without parsing the stored documents."""
         rows = self._conn().execute(
-            f"SELECT {_COLUMNS} FROM documents WHERE dataset_id = ? AND is_deleted = ? ORDER BY seq LIMIT ? OFFSET ?",
-            (dataset_id, int(deleted), page_size, (page - 1) * page_size))
-        return [_row(r) for r in rows]
+            "SELECT id, ndi_id, name, class_name FROM documents WHERE dataset_id = ? AND is_deleted = ? "
+            "ORDER BY seq LIMIT ? OFFSET ?", (dataset_id, int(deleted), page_size, (page - 1) * page_size))
+        return [{"id": r[0], "ndiId": r[1], "name": r[2], "className": r[3]} for r in rows]
+
+    def fetch_texts(self, dataset_id: str, document_ids: list[str]) -> Iterator[str]:
+        """The stored JSON text of the live documents among ``document_ids``, in order of addition."""
+        for start in range(0, len(document_ids), 500):
+            part = document_ids[start:start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._conn().execute(
+                f"SELECT properties FROM documents WHERE +dataset_id = ? AND +is_deleted = 0 AND id IN ({marks}) "
+                "ORDER BY seq", (dataset_id, *part))
+            yield from (r[0] for r in rows)
 
     def fetch(self, dataset_id: str, document_ids: list[str]) -> list[StoredDocument]:
         """Live documents of this dataset among ``document_ids`` (others silently left out)."""

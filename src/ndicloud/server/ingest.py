@@ -11,7 +11,6 @@ import re
 import shutil
 import stat
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -123,15 +122,3 @@ def copy_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) ->
         temporary.unlink(missing_ok=True)
         raise
     return target.stat().st_size
-
-
-def iter_json_array(documents: Iterator[dict[str, Any]], to_wire: Any) -> Iterator[bytes]:
-    """A JSON array of documents, encoded piece by piece (non-finite numbers as sentinels)."""
-    yield b"["
-    first = True
-    for document in documents:
-        if not first:
-            yield b","
-        first = False
-        yield json.dumps(to_wire(document), ensure_ascii=False, allow_nan=False).encode("utf-8")
-    yield b"]"

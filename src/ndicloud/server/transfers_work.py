@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import shutil
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from .blobs import BlobStore
 from .ids import utc_timestamp
-from .ingest import ZipLimits, ZipRejected, copy_entry, file_zip_entries, iter_json_array, read_document_zip
+from .ingest import ZipLimits, ZipRejected, copy_entry, file_zip_entries, read_document_zip
 from .records import Records
 from .uploads import Transfer
 from .wire import to_wire
@@ -90,9 +91,14 @@ def capture_download(records: Records, blobs: BlobStore, transfer: Transfer, ids
     try:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive, \
                 archive.open("documents.json", "w", force_zip64=True) as entry:
-            documents = (d.properties for d in records.documents.fetch(transfer.dataset_id, ids))
-            for piece in iter_json_array(documents, to_wire):
-                entry.write(piece)
+            entry.write(b"[")
+            for n, text in enumerate(records.documents.fetch_texts(transfer.dataset_id, ids)):
+                if n:
+                    entry.write(b",")
+                if "NaN" in text or "Infinity" in text:  # maybe a non-finite number: written as a sentinel
+                    text = json.dumps(to_wire(json.loads(text)), ensure_ascii=False, allow_nan=False)
+                entry.write(text.encode("utf-8"))  # stored as JSON already: no need to parse it again
+            entry.write(b"]")
         temporary.replace(target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

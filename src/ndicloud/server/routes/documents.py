@@ -63,7 +63,7 @@ async def list_documents(request: Request, dataset_id: str) -> WireJSONResponse:
     dataset = readable_dataset(records, optional_user(request), dataset_id)
     config = request.app.state.config
     page, size = page_params(request, config.default_page_size, config.max_page_size)
-    return WireJSONResponse({"documents": [d.summary() for d in records.documents.page(dataset.id, page, size)]})
+    return WireJSONResponse({"documents": records.documents.summaries(dataset.id, page, size)})
 
 
 @router.get("/datasets/{dataset_id}/documents/deleted")
@@ -73,8 +73,7 @@ async def deleted_documents(request: Request, dataset_id: str) -> WireJSONRespon
     dataset = writable_dataset(records, user, dataset_id)
     config = request.app.state.config
     page, size = page_params(request, config.default_page_size, config.max_page_size)
-    docs = records.documents.page(dataset.id, page, size, deleted=True)
-    return WireJSONResponse({"documents": [d.summary() for d in docs]})
+    return WireJSONResponse({"documents": records.documents.summaries(dataset.id, page, size, deleted=True)})
 
 
 @router.post("/datasets/{dataset_id}/documents/bulk-delete")
