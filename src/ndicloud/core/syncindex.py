@@ -89,7 +89,7 @@ def write_sync_index(dataset_path: str | Path, index: SyncIndex) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, separators=(",", ":"))
+            handle.write(json.dumps(data, separators=(",", ":")))  # the C encoder: json.dump streams in Python
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

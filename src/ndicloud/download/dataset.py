@@ -86,7 +86,7 @@ def _add_all(dataset: Dataset, batch: list[Document], report: TransferReport) ->
     """Add the batch in one transaction; if that fails, one by one, so that one bad document (a repeated
     file uid, a malformed entry) is reported by itself and the others still arrive. The added ones."""
     try:
-        dataset.store.add(batch, allow_missing_files=True)
+        dataset.store.add(batch, allow_missing_files=True, parallel=False)
         return batch
     except NdiError:
         pass  # a single document's fault, found below
@@ -165,7 +165,7 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
         oldest = {ndi_id: min(api_ids) for ndi_id, api_ids in listing.items()}
         present: set[str] = set()
         if is_ndi_folder(folder):
-            with Dataset.open(folder) as existing:
+            with Dataset.open(folder, readonly=False) as existing:  # a killed run may have left a journal to roll back
                 present = set(existing.store.live_ids())
         wanted = {ndi_id: api_id for ndi_id, api_id in oldest.items() if ndi_id not in present}
         with reporter.step("documents", len(wanted), unit="documents") as step:
