@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import hashlib
 import io
 import json
 import os
@@ -31,6 +30,7 @@ import httpx
 
 from ndicloud.api import transfer
 from ndicloud.core import new_id
+from ndicloud.core.files import sha256_of_file
 from ndicloud.core.sample import generate_documents
 from ndicloud.server.accounts import add_user
 from ndicloud.server.records import Records
@@ -64,14 +64,6 @@ def raw_socket_copy(source: Path, target: Path) -> float:
     seconds = time.perf_counter() - started
     listener.close()
     return source.stat().st_size / seconds / 1e6
-
-
-def digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        while data := handle.read(CHUNK):
-            sha.update(data)
-    return sha.hexdigest()
 
 
 def main() -> None:
@@ -164,7 +156,7 @@ def main() -> None:
                 for kind, action in kinds[shift:] + kinds[:shift]:
                     timed(kind, action)
             timed("get_null", get_null)
-        figures["download_equal"] = float(digest(work / "download.bin") == digest(payload))
+        figures["download_equal"] = float(sha256_of_file(work / "download.bin") == sha256_of_file(payload))
         (work / "download.bin").unlink()
         figures["server_rss_peak_mb"] = round(memory.peak_mb, 1)
         for kind, values in rates.items():

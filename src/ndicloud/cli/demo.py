@@ -8,7 +8,6 @@ and give the same query answers.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import typer
 
 from ..api import CloudClient
 from ..core import Dataset, Query
+from ..core.files import sha256_of_file
 from ..core.sample import make_sample_dataset
 from ..download import download_dataset
 from ..upload import upload_dataset
@@ -33,14 +33,6 @@ DEMO_QUERIES = (
 )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _compare(source: Dataset, copy: Dataset) -> list[str]:
     """Differences between two datasets: documents, content hashes, bytes, query answers."""
     problems = []
@@ -50,8 +42,8 @@ def _compare(source: Dataset, copy: Dataset) -> list[str]:
         problems.append(f"document ids differ: {len(left.keys() - right.keys())} only in source, "
                         f"{len(right.keys() - left.keys())} only in copy")
     problems += [f"document {i} differs in content" for i in left.keys() & right.keys() if left[i] != right[i]]
-    src_bytes = {b.uid: _sha256(b.path) for b in source.binaries() if b.present}
-    dst_bytes = {b.uid: _sha256(b.path) for b in copy.binaries() if b.present}
+    src_bytes = {b.uid: sha256_of_file(b.path) for b in source.binaries() if b.present}
+    dst_bytes = {b.uid: sha256_of_file(b.path) for b in copy.binaries() if b.present}
     if src_bytes != dst_bytes:
         problems.append(f"binary files differ ({len(src_bytes)} in source, {len(dst_bytes)} in copy)")
     for query in DEMO_QUERIES:

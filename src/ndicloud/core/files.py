@@ -8,6 +8,7 @@ where they can be fetched from when they are not there.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,3 +81,12 @@ def first_present(entries: list[BinaryFile], doc_id: str, name: str) -> Path:
     raise MissingBinaryError(
         f"binary {name!r} of document {doc_id} is not present in {entries[0].path.parent}; known copies: {kinds}"
     )
+
+
+def sha256_of_file(path: Path) -> str:
+    """Lower-case hex sha256 of a file's bytes, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

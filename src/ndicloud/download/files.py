@@ -7,31 +7,19 @@ there is not fetched again.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from pathlib import Path
 from typing import BinaryIO
 
 from ..api import CloudClient, CloudError, FileEntry, transfer
 from ..api import files as cloud_files
 from ..api.client import resolve
 from ..core import Dataset, Document, MissingBinaryError
-from ..core.files import binary_path, parse_ndic
+from ..core.files import binary_path, parse_ndic, sha256_of_file
 from ..transfers.progress import Step
 from ..transfers.report import TransferReport
 from ..transfers.state import SyncState
 from ..transfers.urls import with_fresh_url
-
-CHUNK = 1 << 20
-
-
-def sha256_of(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        while data := handle.read(CHUNK):
-            sha.update(data)
-    return sha.hexdigest()
 
 
 def download_dataset_files(cloud_dataset_id: str, dataset: Dataset, remote: dict[str, FileEntry], *,
@@ -54,7 +42,7 @@ def download_dataset_files(cloud_dataset_id: str, dataset: Dataset, remote: dict
         size = with_fresh_url(  # an URL that expires on the way is replaced; the .part is kept
             lambda: cloud_files.get_file_details(cloud_dataset_id, uid, client=client)["downloadUrl"],
             lambda url: transfer.get_file(url, target, expected_size=there.size, client=client))
-        return size, sha256_of(target)
+        return size, sha256_of_file(target)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = {pool.submit(fetch, uid, there): uid for uid, there in wanted.items()}
