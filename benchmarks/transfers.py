@@ -6,7 +6,7 @@
      the server's injected latency of 50 ms per request. The per-document mode runs on a subset (it is the
      rate that is compared): --per-doc documents plain, --per-doc-latency with latency.
   2. files: a dataset of --file-mib MiB in --files files uploaded and downloaded (with files), against one
-     plain streamed presigned PUT and GET of a single file of the same size to the same server. Rounds
+     plain streamed presigned PUT and GET of a single file of the same size to the same server. --rounds (3)
      alternate the two, each after os.sync() and a second of rest; medians are reported.
   3. memory: peak RSS of a fresh client process uploading, then downloading, --memory-docs documents.
 
@@ -208,7 +208,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--files", type=int, default=200)
     parser.add_argument("--file-mib", type=int, default=1024)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--memory-docs", type=int, default=100_000)
     parser.add_argument("--skip", action="append", default=[], choices=["documents", "latency", "files", "memory"])
     parser.add_argument("--json", type=Path, default=None)
