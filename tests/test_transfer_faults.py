@@ -4,6 +4,8 @@ ingestion) still end exact and without duplicates; bad input is reported, and no
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -113,3 +115,25 @@ def test_truncated_download_is_resumed_not_accepted(matlab_dataset: Path, tmp_pa
             down = download_dataset(up.cloud_dataset_id or "", tmp_path / "copy", mode="local", client=client)
             assert down.success, down.message
     assert dataset_contents(down.local_path or "") == dataset_contents(matlab_dataset)
+
+
+def test_a_second_process_on_the_same_dataset_is_told_so(matlab_dataset: Path, client: CloudClient,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    from ndicloud.transfers import StateLockedError, state
+
+    lock = matlab_dataset / ".ndi" / "sync" / "transfer.lock"
+    script = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+              "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen([sys.executable, "-c", script, str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        original = state.exclusive
+        monkeypatch.setattr("ndicloud.upload.dataset.exclusive",
+                            lambda path, what, wait_s=10.0: original(path, what, wait_s=0.3))
+        with pytest.raises(StateLockedError, match="another ndi-cloud process is transferring"):
+            upload_dataset(matlab_dataset, client=client)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert upload_dataset(matlab_dataset, client=client).success  # once it is gone, the upload runs
