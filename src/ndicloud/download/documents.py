@@ -21,9 +21,9 @@ DOCUMENT_CHUNK = 2000
 
 
 def fetch_zip(url: str, target: Path, *, client: CloudClient, timeout_s: float = 120.0) -> Path:
-    """Poll a bulk-download URL until the zip exists (backoff from 0.1 s to 2 s), then stream it to ``target``."""
+    """Poll a bulk-download URL until the zip exists (from 20 ms, doubling to 2 s), then stream it to ``target``."""
     deadline = time.monotonic() + timeout_s
-    wait = 0.1
+    wait = 0.02
     while True:
         try:
             transfer.get_file(url, target, client=client, durable=False)
@@ -32,7 +32,7 @@ def fetch_zip(url: str, target: Path, *, client: CloudClient, timeout_s: float =
             if exc.status not in (403, 404) or time.monotonic() >= deadline:  # not written yet: 404 (or 403)
                 raise
         time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
-        wait = min(2.0, wait * 1.5)
+        wait = min(2.0, wait * 2)
 
 
 def download_document_collection(cloud_dataset_id: str, wanted: dict[str, str], staging: Path, *,
