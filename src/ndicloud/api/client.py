@@ -225,8 +225,8 @@ class CloudClient:
         """
         with self._lock:
             self.username, self._password = None, None
-            token = self._token or (self.cache.get(self.base_url).token
-                                    if self.cache and self.cache.get(self.base_url) else None)
+            cached = self.cache.get(self.base_url) if self.cache and not self._token else None
+            token = self._token or (cached.token if cached else None)
             self._token, self._organization_id, self.user = None, None, None
             if self.cache:
                 self.cache.remove(self.base_url)

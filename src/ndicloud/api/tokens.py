@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..core.syncindex import write_json_atomically
 
 try:
     import fcntl
@@ -136,17 +137,7 @@ class TokenCache:
             with self._exclusive():
                 data = self._read()
                 change(data)
-                self._write(data)
+                write_json_atomically(self.path, data, indent=2)  # mode 0600
         except OSError as exc:
             log.warning("could not update the token cache %s: %s", self.path, exc)
 
-    def _write(self, data: dict[str, Any]) -> None:
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)  # 0600
-        temporary = Path(name)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=2)
-            os.replace(temporary, self.path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise

@@ -86,14 +86,22 @@ def write_sync_index(dataset_path: str | Path, index: SyncIndex) -> Path:
     }
     for key, value in index.extra.items():
         data.setdefault(key, value)
-    fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".tmp", dir=path.parent)
+    write_json_atomically(path, data)
+    return path
+
+
+def write_json_atomically(path: Path, data: Any, *, indent: int | None = None) -> None:
+    """Write JSON so that a reader or a crash never sees half of it: a temporary file in the same folder
+    (mode 0600), flushed to disk, then renamed over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(data, separators=(",", ":")))  # the C encoder: json.dump streams in Python
+            # json.dumps (the C encoder); json.dump would stream through the pure-Python one
+            handle.write(json.dumps(data, indent=indent, separators=None if indent else (",", ":")))
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        os.replace(name, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        Path(name).unlink(missing_ok=True)
         raise
-    return path

@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,18 @@ from ..api import documents as cloud_documents
 from ..api.client import resolve
 from ..core import Dataset, Document, NdiError, Query, is_ndi_folder
 from ..core.files import ndic_location
-from ..transfers.inventory import LINK_CLASS, remote_documents, remote_files
+from ..transfers.inventory import LINK_CLASS, remote_documents, remote_files, shareable_documents
 from ..transfers.progress import Reporter
 from ..transfers.report import TransferReport
 from ..transfers.state import SyncState, exclusive
-from ..transfers.zips import read_document_zip
-from .documents import DOCUMENT_CHUNK, download_document_collection, jsons_to_documents, stream_document_chunks
+from .documents import (
+    DOCUMENT_CHUNK,
+    download_document_collection,
+    fetch_wanted,
+    jsons_to_documents,
+    missing_reasons,
+    unseen_documents,
+)
 from .files import download_dataset_files
 
 ADD_CHUNK = 5000  # documents per local transaction: a kill loses at most one chunk's work
@@ -101,22 +106,6 @@ def _add_all(dataset: Dataset, batch: list[Document], report: TransferReport) ->
     return added
 
 
-def _new_documents(zipped: Path, seen: set[str]) -> list[Document]:
-    """The zip's documents not seen before (each ndiId once, the first copy wins), minus the cloud link;
-    ``seen`` grows with them."""
-    fresh = []
-    for properties in read_document_zip(zipped):
-        base = properties.get("base")
-        ndi_id = base.get("id") if isinstance(base, dict) else None
-        if not isinstance(ndi_id, str) or ndi_id in seen:
-            continue
-        seen.add(ndi_id)
-        document = Document(properties)
-        if document.class_name != LINK_CLASS:
-            fresh.append(document)
-    return fresh
-
-
 def remote_identity(cloud_dataset_id: str, client: CloudClient, fallback_name: str) -> tuple[str | None, str]:
     """The original dataset's id and reference, from its few session documents (queried, then fetched)."""
     claims = list(cloud_documents.iter_ndiquery(
@@ -130,10 +119,6 @@ def remote_identity(cloud_dataset_id: str, client: CloudClient, fallback_name: s
             if isinstance(entry.get("data"), dict):
                 identity.observe(entry["data"])
     return identity.result(fallback_name)
-
-
-def _shareable(documents: Iterable[Document]) -> Iterator[Document]:
-    return (doc for doc in documents if doc.class_name != LINK_CLASS)
 
 
 def download_dataset(dataset_id: str, target: str | Path | None = None, *, output_path: str | Path | None = None,
@@ -176,29 +161,20 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
                 report.dataset = dataset.path
                 with SyncState.locked(folder, dataset_id) as state:
                     seen = set(present)
-                    items = sorted(wanted.items())
-                    parts = [dict(items[start:start + document_chunk])
-                             for start in range(0, len(items), document_chunk)]
-                    for attempt in range(2):  # NDI-matlab#916: what a chunk left out is asked for again once
-                        for _, zipped in stream_document_chunks(dataset_id, parts, staging / f"pass-{attempt}",
-                                                                client=cloud, timeout_s=download_timeout_s):
-                            fresh = _new_documents(zipped, seen)
-                            zipped.unlink()
-                            batch = [_detached(doc) for doc in fresh]
-                            if not sync_files:
-                                batch = [_lazy(doc, dataset_id) for doc in batch]
-                            for doc in _add_all(dataset, batch, report):
-                                digest = doc.content_hash()
-                                report.record("document", doc.id, "downloaded")
-                                state.confirm_document(doc.id, digest, digest)
-                            state.save()  # an interrupted run leaves the state of what it added
-                            step.advance(len(batch))
-                        left = {ndi_id: api_id for ndi_id, api_id in wanted.items() if ndi_id not in seen}
-                        if not left:
-                            break
-                        parts = [left]
-                    missing = {ndi_id: "not in the cloud's bulk download (asked twice)"
-                               for ndi_id in wanted if ndi_id not in seen}
+                    for zipped in fetch_wanted(dataset_id, wanted, staging, seen, client=cloud, chunk=document_chunk,
+                                               timeout_s=download_timeout_s):
+                        fresh = [doc for doc in unseen_documents([zipped], seen) if doc.class_name != LINK_CLASS]
+                        zipped.unlink()
+                        batch = [_detached(doc) for doc in fresh]
+                        if not sync_files:
+                            batch = [_lazy(doc, dataset_id) for doc in batch]
+                        for doc in _add_all(dataset, batch, report):
+                            digest = doc.content_hash()
+                            report.record("document", doc.id, "downloaded")
+                            state.confirm_document(doc.id, digest, digest)
+                        state.save()  # an interrupted run leaves the state of what it added
+                        step.advance(len(batch))
+                    missing = missing_reasons(wanted, seen)
                     for ndi_id, why in missing.items():
                         report.record("document", ndi_id, "failed", why)
                     if dataset.remote_link() is None:
@@ -208,7 +184,7 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
                         with reporter.step("files", sum(f.size or 0 for f in remote.values()), unit="bytes") as fstep:
                             download_dataset_files(dataset_id, dataset, remote, client=cloud, report=report,
                                                    state=state, workers=workers, step=fstep)
-                    local_ids = {doc.id for doc in _shareable(dataset.documents())}
+                    local_ids = {doc.id for doc in shareable_documents(dataset)}
                     # only what is confirmed on both sides: ids that failed to arrive stay "new" for download_new
                     state.save(local_ids=sorted(local_ids), remote_ids=sorted(local_ids & listing.keys()))
         shutil.rmtree(staging, ignore_errors=True)

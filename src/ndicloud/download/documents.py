@@ -7,7 +7,7 @@ back short is asked again for the missing documents, and what is still missing i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -36,58 +36,42 @@ def fetch_zip(url: str, target: Path, *, client: CloudClient, timeout_s: float =
 
 
 def download_document_collection(cloud_dataset_id: str, wanted: dict[str, str], staging: Path, *,
-                                 client: CloudClient, chunk: int = DOCUMENT_CHUNK, timeout_s: float = 120.0,
-                                 observe: Callable[[dict[str, Any]], None] | None = None,
-                                 ) -> tuple[list[Path], dict[str, str]]:
+                                 client: CloudClient, chunk: int = DOCUMENT_CHUNK,
+                                 timeout_s: float = 120.0) -> tuple[list[Path], dict[str, str]]:
     """Fetch the documents ``wanted`` (ndiId -> apiId) as zips into ``staging``.
 
     Returns the zip files and the ndiIds still missing after one more request for them (ndiId -> why).
-    ``observe`` sees every document once, as the zips are checked.
     """
-    staging.mkdir(parents=True, exist_ok=True)
+    zips: list[Path] = []
+    arrived: set[str] = set()
+    for path in fetch_wanted(cloud_dataset_id, wanted, staging, arrived, client=client, chunk=chunk,
+                             timeout_s=timeout_s):
+        zips.append(path)
+        arrived.update(properties["base"]["id"] for properties in read_document_zip(path) if _has_id(properties))
+    return zips, missing_reasons(wanted, arrived)
+
+
+def fetch_wanted(cloud_dataset_id: str, wanted: dict[str, str], staging: Path, arrived: set[str], *,
+                 client: CloudClient, chunk: int = DOCUMENT_CHUNK, timeout_s: float = 120.0) -> Iterator[Path]:
+    """The zips of the documents ``wanted`` (ndiId -> apiId), in chunks of ``chunk``.
+
+    The caller adds the ndiIds it finds in each zip to ``arrived``. What the first pass left out is asked for
+    once more (NDI-matlab#916: a short chunk is retried before anything is reported).
+    """
     items = sorted(wanted.items())
     parts = [dict(items[start:start + chunk]) for start in range(0, len(items), chunk)]
-    zips = _fetch_all(cloud_dataset_id, parts, staging, 0, client, timeout_s)
-    arrived = arrived_ids(zips, observe)
-    missing = {ndi_id: api_id for ndi_id, api_id in wanted.items() if ndi_id not in arrived}
-    if missing:  # NDI-matlab#916: a short chunk is asked again before anything is reported
-        again = _fetch_all(cloud_dataset_id, [missing], staging, len(zips), client, timeout_s)
-        zips += again
-        arrived |= arrived_ids(again, observe)
-    still = {ndi_id: "not in the cloud's bulk download (asked twice)" for ndi_id in wanted if ndi_id not in arrived}
-    return zips, still
+    for attempt in range(2):
+        for _, path in stream_document_chunks(cloud_dataset_id, parts, staging / f"pass-{attempt}", client=client,
+                                              timeout_s=timeout_s):
+            yield path
+        left = {ndi_id: api_id for ndi_id, api_id in wanted.items() if ndi_id not in arrived}
+        if not left:
+            return
+        parts = [left]
 
 
-def arrived_ids(zips: Iterable[Path], observe: Callable[[dict[str, Any]], None] | None = None) -> set[str]:
-    found: set[str] = set()
-    for path in zips:
-        for properties in read_document_zip(path):
-            if _has_id(properties):
-                found.add(properties["base"]["id"])
-                if observe is not None:
-                    observe(properties)
-    return found
-
-
-def _fetch_all(cloud_dataset_id: str, parts: list[dict[str, str]], staging: Path, first: int,
-               client: CloudClient, timeout_s: float) -> list[Path]:
-    """Each chunk's zip, asked for one chunk ahead (the cloud writes the next while this one downloads) and
-    so just before use: presigned URLs expire. A chunk whose URL never yields a zip is asked for again once."""
-    def ask(part: dict[str, str]) -> str:
-        return cloud_documents.get_bulk_download_url(cloud_dataset_id, list(part.values()), client=client)
-
-    zips: list[Path] = []
-    upcoming = ask(parts[0]) if parts else ""
-    for n, part in enumerate(parts):
-        url = upcoming
-        if n + 1 < len(parts):
-            upcoming = ask(parts[n + 1])
-        target = staging / f"chunk-{first + n:05d}.zip"
-        try:
-            zips.append(fetch_zip(url, target, client=client, timeout_s=timeout_s))
-        except TransferError:  # expired, or never written: one fresh request
-            zips.append(fetch_zip(ask(part), target, client=client, timeout_s=timeout_s))
-    return zips
+def missing_reasons(wanted: dict[str, str], arrived: set[str]) -> dict[str, str]:
+    return {ndi_id: "not in the cloud's bulk download (asked twice)" for ndi_id in wanted if ndi_id not in arrived}
 
 
 def _has_id(properties: dict[str, Any]) -> bool:
@@ -95,9 +79,8 @@ def _has_id(properties: dict[str, Any]) -> bool:
     return isinstance(base, dict) and isinstance(base.get("id"), str)
 
 
-def jsons_to_documents(zips: Iterable[Path], *, skip: set[str] | None = None) -> Iterator[Document]:
-    """The documents in downloaded zips, each ndiId once (the first copy wins), minus ``skip``."""
-    seen = set(skip or ())
+def unseen_documents(zips: Iterable[Path], seen: set[str]) -> Iterator[Document]:
+    """The documents in downloaded zips whose ndiId is not in ``seen`` (each once: ``seen`` grows)."""
     for path in zips:
         for properties in read_document_zip(path):
             if not _has_id(properties):
@@ -107,6 +90,11 @@ def jsons_to_documents(zips: Iterable[Path], *, skip: set[str] | None = None) ->
                 continue
             seen.add(ndi_id)
             yield Document(properties)
+
+
+def jsons_to_documents(zips: Iterable[Path], *, skip: set[str] | None = None) -> Iterator[Document]:
+    """The documents in downloaded zips, each ndiId once (the first copy wins), minus ``skip``."""
+    return unseen_documents(zips, set(skip or ()))
 
 
 def stream_document_chunks(cloud_dataset_id: str, parts: list[dict[str, str]], staging: Path, *,

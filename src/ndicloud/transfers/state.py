@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import DocumentJsonError
-from ..core.syncindex import SyncIndex, read_sync_index, sync_index_path, write_sync_index
+from ..core.syncindex import SyncIndex, read_sync_index, sync_index_path, write_json_atomically, write_sync_index
 
 try:
     import fcntl
@@ -95,7 +94,7 @@ class SyncState:
             data[self.cloud_dataset_id] = self.pending_uploads
         else:
             data.pop(self.cloud_dataset_id, None)
-        _write_json_atomically(self._pending_path, data)
+        write_json_atomically(self._pending_path, data)
 
     def save(self, *, local_ids: list[str] | None = None, remote_ids: list[str] | None = None) -> None:
         """Write the state (atomically); MATLAB's id lists and timestamp when given."""
@@ -116,17 +115,3 @@ def _read_json(path: Path) -> dict[str, Any]:
     except ValueError as exc:
         raise DocumentJsonError(f"malformed {path}: {exc}") from exc
     return data if isinstance(data, dict) else {}
-
-
-def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
