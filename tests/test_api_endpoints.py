@@ -286,3 +286,15 @@ def test_compute(api: CloudClient):
     assert compute.get_session(other.session_id, client=api).status == "ABORTED"
     with pytest.raises(ValidationError, match="unknown pipeline"):
         compute.start_session("no-such-pipeline", client=api)
+
+
+def test_compute_stages_are_triggered_and_advanced(api: CloudClient):
+    session = compute.start_session("zombie-test-v1", client=api)
+    with pytest.raises(ValidationError, match="no stage 'no-such-stage'"):
+        compute.trigger_stage(session.session_id, "no-such-stage", client=api)
+    compute.trigger_stage(session.session_id, "initial-setup", client=api)
+    for _ in range(2):  # past the last stage: finished
+        compute.advance_session(session.session_id, client=api)
+    assert compute.get_session(session.session_id, client=api).status == "COMPLETED"
+    with pytest.raises(ValidationError, match="is COMPLETED"):
+        compute.advance_session(session.session_id, client=api)
