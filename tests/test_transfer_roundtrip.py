@@ -232,3 +232,17 @@ def test_a_lazily_downloaded_dataset_uploads_without_its_bytes(matlab_dataset: P
     again = upload_dataset(lazy.local_path or "", client=api)
     assert again.success, again.message
     assert again.counts("file") == {"skipped": 5}
+
+
+def test_per_document_mode_and_cloud_duplicates(matlab_dataset: Path, tmp_path: Path, api: CloudClient,
+                                                monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("NDI_CLOUD_UPLOAD_NO_ZIP", "true")  # one request per document, as NDI-matlab can
+    up = upload_dataset(matlab_dataset, file_upload_strategy="serial", client=api)
+    assert up.success and up.counts("document") == {"uploaded": 8}
+    cloud_id = up.cloud_dataset_id or ""
+    with Dataset.open(matlab_dataset) as dataset:  # the cloud keeps a second copy of one document
+        documents.add_document(cloud_id, next(iter(dataset.documents())), client=api)
+    assert sum(len(c) for c in documents.get_uploaded_document_ids(cloud_id, client=api).values()) == 9
+    down = download_dataset(cloud_id, tmp_path / "copy", mode="local", client=api)
+    assert down.success and down.counts("document") == {"downloaded": 8}  # each ndiId once
+    assert dataset_contents(down.local_path or "") == dataset_contents(matlab_dataset)
