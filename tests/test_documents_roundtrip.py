@@ -540,9 +540,23 @@ def test_fast_canonical_form_equals_the_rule_by_rule_one(mock_document_paths):
 
     edge = {"a": "x\n\t\b\f\r\\n\"q\u0001\u001f\u2028 é", "b": [1], "c": [[1, 2]], "d": None, "e": [True],
             "f": 2**60, "g": -0.0, "h": float("nan"), "i": [float("inf"), -float("inf")], "j": 2**1100,
-            "k": 0.1, "l": 3.0, "m": [], "n": {}, "o": [None], "p": [{"x": 1}], "r": "\\", "s": "\\\\n"}
+            "k": 0.1, "l": 3.0, "m": [], "n": {}, "o": [None], "p": [{"x": 1}], "r": "\\", "s": "\\\\n",
+            # orjson and repr spell floats alike only between 1e-4 and 1e16: both sides of each edge
+            "t": [1e-05, 1e-4, 0.00012, 9999999999999998.0, 1e16, 5e-324, 1.5e300, -2.5e-7, 123.456],
+            "u": {"\u00e9": 1, "z": 2, "a": [0.5]}}
     documents = [edge, *(json.loads(p.read_text()) for p in mock_document_paths),
                  *(d.properties for d in generate_documents(300, "412694f69ab1e1cf_c0db1c5ba8cf6bc8", seed=2))]
     for document in documents:
         for profile in ("full", "content"):
             assert canonical_bytes(document, profile) == reference_canonical_bytes(document, profile)
+
+
+def test_json_decoding_is_the_same_on_its_fast_and_its_general_path():
+    # orjson reads plain JSON; MATLAB's NaN/Infinity literals, integers beyond 64 bits and lone surrogate
+    # escapes go to json: every one decodes as json alone would have it
+    texts = ['{"a": 1.5, "b": [1, 2], "c": "x\\u00e9"}', '{"a": NaN, "b": [Infinity, -Infinity]}',
+             '{"big": 123456789012345678901234567890}', '{"s": "\\ud800"}', '{"n": null, "e": []}']
+    for text in texts:
+        expected = json.dumps(json.loads(text), allow_nan=True)
+        for got in (jsonio.loads(text), jsonio.parse(text), jsonio.parse(text.encode("utf-8"))):
+            assert json.dumps(got, allow_nan=True) == expected, text

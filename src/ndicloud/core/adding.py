@@ -63,8 +63,9 @@ _ROWS_PER_INSERT = 300  # doc_data rows per INSERT statement: 900 bound values, 
 _INSERT_DOC_DATA = "INSERT INTO doc_data (doc_idx, field_idx, value) VALUES "
 
 
-def _insert_doc_data(conn: sqlite3.Connection, doc_idx: list[int], field_idx: list[int], value: list[Any]) -> None:
-    """Insert doc_data rows with multi-row INSERTs: fewer statements to step than one per row."""
+def insert_doc_data(conn: sqlite3.Connection, doc_idx: list[int], field_idx: list[int], value: list[Any]) -> None:
+    """Insert doc_data rows, given column by column, with multi-row INSERTs: fewer statements to step than one
+    per row (DID-SQLite's table here; the local server's search index has the same three columns)."""
     count = len(doc_idx)
     flat: list[Any] = [None] * (3 * count)
     flat[0::3], flat[1::3], flat[2::3] = doc_idx, field_idx, value
@@ -182,7 +183,7 @@ class AddBatch:
         )
         self.conn.executemany("INSERT INTO branch_docs (branch_id, doc_idx, timestamp) VALUES (?, ?, ?)",
                               zip(repeat(MAIN_BRANCH), indexes, repeat(now)))
-        _insert_doc_data(self.conn, row_docs, row_fields, row_values)
+        insert_doc_data(self.conn, row_docs, row_fields, row_values)
         if file_rows:
             self.conn.executemany(
                 "INSERT INTO files (doc_idx, filename, uid, orig_location, cached_location, type, parameters) "

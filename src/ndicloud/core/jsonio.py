@@ -25,6 +25,8 @@ NAN_SENTINELS: dict[str, float] = {
     "__NDI__-Infinity__": -math.inf,
 }
 _SENTINEL_MARK = "__NDI__"
+_LONG_DIGITS = re.compile(r"\d{19}")  # integers orjson might read as floats: json reads them exactly
+_LONG_DIGIT_BYTES = re.compile(rb"\d{19}")
 _INT_LIMIT = float(1 << 53)
 
 
@@ -61,6 +63,18 @@ def dehydrate_sentinels(value: Any) -> Any:
     return value
 
 
+def parse(text: str | bytes) -> Any:
+    """JSON text to Python values exactly as ``json.loads`` reads it (NaN/Infinity literals included), by
+    orjson, several times faster, wherever it gives the same values. Raises json's errors."""
+    long_digits = _LONG_DIGITS if isinstance(text, str) else _LONG_DIGIT_BYTES
+    if not long_digits.search(text):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:  # NaN/Infinity literals, lone surrogates, deep nesting, errors: json says
+            pass
+    return json.loads(text)
+
+
 def loads(text: str | bytes, source: str | None = None) -> dict[str, Any]:
     """Decode one JSON object as MATLAB wrote it (or as NDI Cloud served it).
 
@@ -73,7 +87,7 @@ def loads(text: str | bytes, source: str | None = None) -> dict[str, Any]:
         except UnicodeDecodeError as exc:
             raise DocumentJsonError(f"invalid UTF-8{where} at byte {exc.start}") from exc
     try:
-        value = json.loads(text)
+        value = parse(text)
     except json.JSONDecodeError as exc:
         raise DocumentJsonError(
             f"malformed JSON{where}: {exc.msg} at line {exc.lineno} column {exc.colno}"

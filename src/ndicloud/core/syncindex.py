@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .errors import DocumentJsonError
 
 MATLAB_KEYS = ("localDocumentIdsLastSync", "remoteDocumentIdsLastSync", "lastSyncTimestamp")
@@ -94,14 +96,25 @@ def write_json_atomically(path: Path, data: Any, *, indent: int | None = None) -
     """Write JSON so that a reader or a crash never sees half of it: a temporary file in the same folder
     (mode 0600), flushed to disk, then renamed over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    payload = _json_bytes(data, indent)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            # json.dumps (the C encoder); json.dump would stream through the pure-Python one
-            handle.write(json.dumps(data, indent=indent, separators=None if indent else (",", ":")))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(name, path)
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
+
+
+def _json_bytes(data: Any, indent: int | None) -> bytes:
+    """Compact JSON by orjson (it is rewritten after every batch of a transfer, so its speed shows), which
+    writes NaN as null as MATLAB's jsonencode does; json for indented output and what orjson refuses."""
+    if not indent:
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # orjson.JSONEncodeError: non-text keys, integers beyond 64 bits
+            pass
+    return json.dumps(data, indent=indent, separators=None if indent else (",", ":")).encode("utf-8")
