@@ -8,6 +8,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
+from ..core.adding import insert_doc_data
 from ..core.indexing import index_rows
 from .ids import object_id, utc_timestamp
 
@@ -18,11 +21,15 @@ CREATE TABLE IF NOT EXISTS documents (
     is_deleted INTEGER NOT NULL DEFAULT 0, delete_due REAL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS documents_by_dataset ON documents (dataset_id, is_deleted, seq);
 CREATE INDEX IF NOT EXISTS documents_by_ndi_id ON documents (dataset_id, ndi_id);
+-- the worker looks for due prunes every tick: without this it would scan every document each time
+CREATE INDEX IF NOT EXISTS documents_delete_due ON documents (delete_due) WHERE is_deleted = 1;
 -- The search index, shaped like DID-SQLite's so the core's query compiler runs on it unchanged:
 -- doc_idx is documents.seq; branch_docs is a view of the live documents.
 CREATE TABLE IF NOT EXISTS fields (field_idx INTEGER PRIMARY KEY, field_name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS doc_data (doc_idx INTEGER NOT NULL, field_idx INTEGER NOT NULL, value);
-CREATE INDEX IF NOT EXISTS doc_data_value ON doc_data (value);
+-- every compiled query names its fields, so (field_idx, value) serves them all; an index on value alone
+-- would only slow each ingest (older data folders lose it on open)
+DROP INDEX IF EXISTS doc_data_value;
 CREATE INDEX IF NOT EXISTS doc_data_field_value ON doc_data (field_idx, value, doc_idx);
 CREATE INDEX IF NOT EXISTS doc_data_doc ON doc_data (doc_idx);
 CREATE VIEW IF NOT EXISTS branch_docs AS SELECT 'a' AS branch_id, seq AS doc_idx FROM documents WHERE is_deleted = 0;
@@ -47,6 +54,16 @@ class StoredDocument:
     def detail(self) -> dict[str, Any]:
         """The stored properties at the top level, with the cloud id added as ``id`` (and nothing else)."""
         return {"id": self.id, **{k: v for k, v in self.properties.items() if k != "id"}}
+
+
+def stored_text(properties: dict[str, Any]) -> str:
+    """The JSON text a document is stored as: orjson's where it is exact (it would write NaN and Infinity
+    as null, so any null sends the document to json, which keeps them as tokens)."""
+    try:
+        text = orjson.dumps(properties)
+    except TypeError:  # orjson.JSONEncodeError: integers beyond 64 bits, non-text keys
+        return json.dumps(properties, allow_nan=True)
+    return json.dumps(properties, allow_nan=True) if b"null" in text else text.decode("utf-8")
 
 
 def _identity(properties: dict[str, Any]) -> tuple[str, str, str]:
@@ -76,35 +93,52 @@ class Documents:
         return self.add_many(dataset_id, [properties])[0]
 
     def add_many(self, dataset_id: str, documents: Iterable[dict[str, Any]]) -> list[StoredDocument]:
-        """Add documents in one transaction; each gets a new cloud id (ndiIds are not de-duplicated)."""
+        """Add documents in one transaction; each gets a new cloud id (ndiIds are not de-duplicated).
+
+        The stored text and index rows are made first; only then is the write lock taken, so that the API's
+        own writes (a new upload URL, say) wait for the inserts alone. seq numbers are assigned under that lock,
+        which also keeps the field dictionary read at its start true to the end.
+        """
         now = utc_timestamp()
-        added = []
+        added: list[StoredDocument] = []
+        texts: list[str] = []
+        indexed: list[list[tuple[str, str, Any]]] = []
+        for properties in documents:
+            ndi_id, name, class_name = _identity(properties)
+            added.append(StoredDocument(object_id(), dataset_id, ndi_id, name, class_name, properties))
+            texts.append(stored_text(properties))
+            indexed.append(index_rows(properties))
         with self._conn() as conn:
+            conn.execute("BEGIN IMMEDIATE")
             fields = dict(conn.execute("SELECT field_name, field_idx FROM fields"))
-            for properties in documents:
-                ndi_id, name, class_name = _identity(properties)
-                doc = StoredDocument(object_id(), dataset_id, ndi_id, name, class_name, properties)
-                cursor = conn.execute(
-                    "INSERT INTO documents (id, dataset_id, ndi_id, name, class_name, properties, created_at, "
-                    "updated_at) VALUES (?,?,?,?,?,?,?,?)",
-                    (doc.id, dataset_id, ndi_id, name, class_name, json.dumps(properties, allow_nan=True), now, now),
-                )
-                self._index(conn, fields, cursor.lastrowid, properties)
-                added.append(doc)
+            last = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'documents'").fetchone()
+            first = 1 + max(last[0] if last else 0, conn.execute("SELECT max(seq) FROM documents").fetchone()[0] or 0)
+            conn.executemany(
+                "INSERT INTO documents (seq, id, dataset_id, ndi_id, name, class_name, properties, created_at, "
+                "updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                ((seq, doc.id, dataset_id, doc.ndi_id, doc.name, doc.class_name, text, now, now)
+                 for seq, doc, text in zip(range(first, first + len(added)), added, texts, strict=True)))
+            columns: tuple[list[int], list[int], list[Any]] = ([], [], [])
+            for seq, index in zip(range(first, first + len(added)), indexed, strict=True):
+                self._index(conn, fields, seq, index, columns)
+            insert_doc_data(conn, *columns)
         return added
 
     @staticmethod
-    def _index(conn: sqlite3.Connection, fields: dict[str, int], seq: int | None, properties: dict[str, Any]) -> None:
-        """The document's searchable fields, named and typed as DID-SQLite does (the core's indexer)."""
-        rows = []
-        for name, _, value in index_rows(properties):
+    def _index(conn: sqlite3.Connection, fields: dict[str, int], seq: int, index: Iterable[tuple[str, str, Any]],
+               columns: tuple[list[int], list[int], list[Any]]) -> None:
+        """Append the document's index rows (``core.indexing.index_rows``: named and typed as DID-SQLite does)
+        to ``columns`` (doc_idx, field_idx, value), registering field names never seen before."""
+        doc_column, field_column, value_column = columns
+        for name, _, value in index:
             field_idx = fields.get(name)
             if field_idx is None:
                 field_idx = conn.execute("INSERT INTO fields (field_name) VALUES (?)", (name,)).lastrowid
                 assert field_idx is not None
                 fields[name] = field_idx
-            rows.append((seq, field_idx, value))
-        conn.executemany("INSERT INTO doc_data (doc_idx, field_idx, value) VALUES (?, ?, ?)", rows)
+            doc_column.append(seq)
+            field_column.append(field_idx)
+            value_column.append(value)
 
     def get(self, dataset_id: str, document_id: str) -> StoredDocument | None:
         row = self._conn().execute(f"SELECT {_COLUMNS} FROM documents WHERE id = ? AND dataset_id = ? "
@@ -117,13 +151,16 @@ class Documents:
             cursor = conn.execute(
                 "UPDATE documents SET ndi_id = ?, name = ?, class_name = ?, properties = ?, updated_at = ? "
                 "WHERE id = ? AND dataset_id = ? AND is_deleted = 0",
-                (ndi_id, name, class_name, json.dumps(properties, allow_nan=True), utc_timestamp(), document_id,
+                (ndi_id, name, class_name, stored_text(properties), utc_timestamp(), document_id,
                  dataset_id))
             if cursor.rowcount != 1:
                 return False
             seq = conn.execute("SELECT seq FROM documents WHERE id = ?", (document_id,)).fetchone()[0]
             conn.execute("DELETE FROM doc_data WHERE doc_idx = ?", (seq,))
-            self._index(conn, dict(conn.execute("SELECT field_name, field_idx FROM fields")), seq, properties)
+            columns: tuple[list[int], list[int], list[Any]] = ([], [], [])
+            self._index(conn, dict(conn.execute("SELECT field_name, field_idx FROM fields")), seq,
+                        index_rows(properties), columns)
+            insert_doc_data(conn, *columns)
         return True
 
     def summaries(self, dataset_id: str, page: int, page_size: int, *, deleted: bool = False) -> list[dict[str, Any]]:
@@ -195,9 +232,11 @@ class Documents:
         return cursor.rowcount
 
     def prune_due(self, now: float) -> int:
+        due = "SELECT seq FROM documents WHERE is_deleted = 1 AND delete_due <= ?"
+        if self._conn().execute(due + " LIMIT 1", (now,)).fetchone() is None:
+            return 0  # the usual tick: no write transaction, so no wait for (or by) the API's writers
         with self._conn() as conn:
-            conn.execute("DELETE FROM doc_data WHERE doc_idx IN (SELECT seq FROM documents WHERE is_deleted = 1 "
-                         "AND delete_due <= ?)", (now,))
+            conn.execute(f"DELETE FROM doc_data WHERE doc_idx IN ({due})", (now,))
             cursor = conn.execute("DELETE FROM documents WHERE is_deleted = 1 AND delete_due <= ?", (now,))
         return cursor.rowcount
 

@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS files (
     blob_key TEXT NOT NULL, visible_after REAL NOT NULL, created_at TEXT NOT NULL,
     pending INTEGER NOT NULL DEFAULT 0,  -- 1 until the worker registers it (after visible_after)
     PRIMARY KEY (dataset_id, uid));
+CREATE INDEX IF NOT EXISTS files_pending ON files (visible_after) WHERE pending = 1;  -- the worker's every tick
 """
 
 
@@ -47,8 +48,11 @@ class FileRegistry:
                           int(pending)))
 
     def register_due(self, now: float) -> int:
+        due = "pending = 1 AND visible_after <= ?"
+        if self._conn().execute(f"SELECT 1 FROM files WHERE {due} LIMIT 1", (now,)).fetchone() is None:
+            return 0  # nothing due: no write transaction
         with self._conn() as conn:
-            cursor = conn.execute("UPDATE files SET pending = 0 WHERE pending = 1 AND visible_after <= ?", (now,))
+            cursor = conn.execute(f"UPDATE files SET pending = 0 WHERE {due}", (now,))
         return cursor.rowcount
 
     def get(self, dataset_id: str, uid: str) -> FileEntry | None:

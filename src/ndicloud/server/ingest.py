@@ -6,7 +6,6 @@ no encryption, no repeated names, sizes and ratios inside limits (zip-bomb guard
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import stat
@@ -14,6 +13,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from ..core import jsonio
 
 _UID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
@@ -79,8 +80,8 @@ def read_document_zip(path: Path, limits: ZipLimits = ZipLimits()) -> list[dict[
             raise ZipRejected(f"document JSON in the zip is larger than {limits.max_json_bytes} bytes")
         for info in entries:
             try:
-                value = json.loads(archive.read(info).decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError, zipfile.BadZipFile) as exc:
+                value = jsonio.parse(archive.read(info))
+            except (ValueError, RecursionError, zipfile.BadZipFile) as exc:  # bad JSON or UTF-8, nesting too deep
                 raise ZipRejected(f"zip entry {info.filename!r} is not valid JSON: {exc}") from None
             items = value if isinstance(value, list) else [value]
             for n, item in enumerate(items):

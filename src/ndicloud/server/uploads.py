@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS transfers (
     total_files INTEGER, error TEXT, payload TEXT);
 CREATE INDEX IF NOT EXISTS transfers_by_dataset ON transfers (dataset_id, kind, created_at);
 CREATE INDEX IF NOT EXISTS transfers_due ON transfers (due);
+CREATE INDEX IF NOT EXISTS transfers_queued ON transfers (url_expires) WHERE state = 'queued';
 """
 # kinds: "documents" (a zip of document JSON), "files" (a zip of binaries; a job), "download" (a zip to write)
 ACTIVE_STATES = ("queued", "extracting")
@@ -104,9 +105,11 @@ class Transfers:
 
     def expire_unused(self, now: float) -> int:
         """Jobs whose upload URL expired before any upload: failed."""
+        unused = "state = 'queued' AND kind IN ('files', 'documents') AND url_expires < ?"
+        if self._conn().execute(f"SELECT 1 FROM transfers WHERE {unused} LIMIT 1", (now,)).fetchone() is None:
+            return 0  # nothing expired: no write transaction
         with self._conn() as conn:
             cursor = conn.execute(
-                "UPDATE transfers SET state = 'failed', error = 'upload URL expired', completed_at = ? "
-                "WHERE state = 'queued' AND kind IN ('files', 'documents') AND url_expires < ?",
+                f"UPDATE transfers SET state = 'failed', error = 'upload URL expired', completed_at = ? WHERE {unused}",
                 (utc_timestamp(), now))
         return cursor.rowcount
