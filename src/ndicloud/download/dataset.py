@@ -20,7 +20,7 @@ from ..api import documents as cloud_documents
 from ..api.client import resolve
 from ..core import Dataset, Document, NdiError, Query, is_ndi_folder
 from ..core.files import ndic_location
-from ..transfers.inventory import LINK_CLASS, remote_documents, remote_files, shareable_documents
+from ..transfers.inventory import LINK_CLASS, remote_documents, remote_files, shareable_ids
 from ..transfers.progress import Reporter
 from ..transfers.report import TransferReport
 from ..transfers.state import SyncState, exclusive
@@ -184,7 +184,7 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
                         with reporter.step("files", sum(f.size or 0 for f in remote.values()), unit="bytes") as fstep:
                             download_dataset_files(dataset_id, dataset, remote, client=cloud, report=report,
                                                    state=state, workers=workers, step=fstep)
-                    local_ids = {doc.id for doc in shareable_documents(dataset)}
+                    local_ids = shareable_ids(dataset)
                     # only what is confirmed on both sides: ids that failed to arrive stay "new" for download_new
                     state.save(local_ids=sorted(local_ids), remote_ids=sorted(local_ids & listing.keys()))
         shutil.rmtree(staging, ignore_errors=True)

@@ -8,13 +8,13 @@ file list. The ``dataset_remote`` link is machine-specific and stays out of both
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..api import CloudClient, FileEntry
 from ..api import documents as cloud_documents
 from ..api import files as cloud_files
-from ..core import Dataset, Document
+from ..core import Dataset, Document, Query
 from ..core.files import binary_path
 
 LINK_CLASS = "dataset_remote"
@@ -36,24 +36,48 @@ def shareable_documents(dataset: Dataset) -> Iterator[Document]:
             yield document
 
 
+def shareable_ids(dataset: Dataset) -> set[str]:
+    """The ndiIds of the live documents that travel, from the index (no document is decoded)."""
+    links = dataset.store.search_ids(Query("document_class.class_name", "exact_string", LINK_CLASS))
+    return set(dataset.store.live_ids()).difference(links)
+
+
+@dataclass
+class LocalInventory:
+    """What a pass over the live shareable documents found: each one's content hash, and which documents
+    reference each file uid (every location of every ``file_info`` entry)."""
+
+    hashes: dict[str, str] = field(default_factory=dict)
+    references: dict[str, list[str]] = field(default_factory=dict)
+
+    def scan(self, dataset: Dataset) -> Iterator[Document]:
+        """Yield every shareable document, recording it on the way (so that one pass can also send them)."""
+        for doc in shareable_documents(dataset):
+            self.hashes[doc.id] = doc.content_hash()
+            for info in doc.file_info:
+                for location in info.get("locations") or []:
+                    uid = location.get("uid") if isinstance(location, dict) else None
+                    if isinstance(uid, str) and uid:
+                        self.references.setdefault(uid, []).append(doc.id)
+            yield doc
+
+    def files(self, dataset: Dataset) -> dict[str, LocalFile]:
+        """uid -> local state of every referenced file: whether its bytes are in ``.ndi/files``, and their size."""
+        found: dict[str, LocalFile] = {}
+        for uid, document_ids in self.references.items():
+            path = binary_path(dataset.files_dir, uid)
+            present = path.is_file()
+            found[uid] = LocalFile(uid, path, present, path.stat().st_size if present else None, tuple(document_ids))
+        return found
+
+
 def local_inventory(dataset: Dataset) -> tuple[dict[str, str], dict[str, LocalFile]]:
     """One pass over the live documents: ndiId -> content hash of each shareable one, and uid -> local state
-    of every file they reference (every location of every ``file_info`` entry)."""
-    hashes: dict[str, str] = {}
-    needed: dict[str, list[str]] = {}
-    for doc in shareable_documents(dataset):
-        hashes[doc.id] = doc.content_hash()
-        for info in doc.file_info:
-            for location in info.get("locations") or []:
-                uid = location.get("uid") if isinstance(location, dict) else None
-                if isinstance(uid, str) and uid:
-                    needed.setdefault(uid, []).append(doc.id)
-    found: dict[str, LocalFile] = {}
-    for uid, document_ids in needed.items():
-        path = binary_path(dataset.files_dir, uid)
-        present = path.is_file()
-        found[uid] = LocalFile(uid, path, present, path.stat().st_size if present else None, tuple(document_ids))
-    return hashes, found
+    of every file they reference."""
+    inventory = LocalInventory()
+    for _ in inventory.scan(dataset):
+        pass
+    return inventory.hashes, inventory.files(dataset)
 
 
 def remote_documents(cloud_dataset_id: str, client: CloudClient) -> dict[str, list[str]]:

@@ -14,8 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-import orjson
-
+from ..core import jsonio
 from ..core.jsonio import NAN_SENTINELS
 
 CHUNK = 1 << 20
@@ -120,12 +119,9 @@ def _rehydrate_in_place(value: Any) -> Any:
 
 def _documents_in(raw: bytes, source: str) -> Iterator[dict[str, Any]]:
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        try:
-            value = json.loads(raw)  # bare NaN tokens
-        except ValueError as exc:
-            raise UnsafeZipError(f"{source} is not valid JSON: {exc}") from None
+        value = jsonio.parse(raw)
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8; nesting beyond any document's
+        raise UnsafeZipError(f"{source} is not valid JSON: {exc}") from None
     items = value if isinstance(value, list) else [value]
     sentinels = SENTINEL_MARK in raw  # most entries have none: skip walking every value
     for item in items:

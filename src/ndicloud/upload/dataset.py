@@ -1,30 +1,30 @@
 """``upload_dataset``: put a local dataset in NDI Cloud, verified, and resumable (sync.md §3, §6).
 
 1. Find the cloud dataset: the local link, or the one named, or a new one (then write the link).
-2. Wait for zip jobs still running; settle chunks an interrupted run sent; take both inventories.
-3. Send the documents the cloud does not list, then confirm them in a fresh listing.
+2. Wait for zip jobs still running; settle chunks an interrupted run sent; list the cloud's documents.
+3. In one pass over the local documents (the local inventory), send those the cloud does not list; then
+   confirm them in a fresh listing.
 4. Send every referenced file the cloud lacks, then confirm sizes in a fresh file listing.
 5. Write the sync state for what was confirmed, and report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..api import Backoff, CloudClient, OutcomeUnknown, waiters
 from ..api import datasets as cloud_datasets
 from ..api.client import resolve
-from ..core import Dataset, RemoteLinkError
-from ..transfers.inventory import local_inventory, remote_files, shareable_documents
+from ..core import Dataset, Document, RemoteLinkError
+from ..transfers.inventory import LocalInventory, remote_files, shareable_ids
 from ..transfers.progress import Reporter
 from ..transfers.report import TransferReport
 from ..transfers.state import SyncState, exclusive
 from .documents import (
     DOCUMENT_CHUNK,
     confirm_documents,
-    documents_by_id,
     record_confirmed,
     settle_pending,
     upload_document_collection,
@@ -95,16 +95,22 @@ def upload_dataset(path: str | Path, dataset_id: str | None = None, *, name: str
             waiters.wait_for_all_bulk_uploads(cloud_id, client=cloud, fail_on_failed=False,
                                               backoff=Backoff(first_s=0.2, cap_s=5.0, timeout_s=600.0))
             listing = settle_pending(cloud_id, state, client=cloud, timeout_s=ingest_timeout_s)
-            hashes, files_here = local_inventory(dataset)
-            for ndi_id in hashes.keys() & listing.keys():
-                report.record("document", ndi_id, "skipped", "already in the cloud")
-                if ndi_id not in state.documents:
-                    state.confirm_document(ndi_id, hashes[ndi_id], None)
-            missing = set(hashes) - listing.keys()
-            with reporter.step("documents", len(missing), unit="documents") as step:
-                sent = upload_document_collection(
-                    cloud_id, documents_by_id(shareable_documents(dataset), missing), state=state, client=cloud,
-                    report=report, chunk=document_chunk, serial=None, step=step)
+            inventory = LocalInventory()
+
+            def unsent() -> Iterator[Document]:
+                """One pass: take the inventory and pass on what the cloud does not list."""
+                for doc in inventory.scan(dataset):
+                    if doc.id not in listing:
+                        yield doc
+                        continue
+                    report.record("document", doc.id, "skipped", "already in the cloud")
+                    if doc.id not in state.documents:
+                        state.confirm_document(doc.id, inventory.hashes[doc.id], None)
+
+            with reporter.step("documents", len(shareable_ids(dataset) - listing.keys()), unit="documents") as step:
+                sent = upload_document_collection(cloud_id, unsent(), state=state, client=cloud, report=report,
+                                                  chunk=document_chunk, serial=None, step=step)
+            hashes, files_here = inventory.hashes, inventory.files(dataset)
             if sent:
                 already = sum(len(copies) for copies in listing.values())
                 listing = confirm_documents(cloud_id, set(sent), client=cloud, timeout_s=ingest_timeout_s,

@@ -11,8 +11,12 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..api import CloudClient, CloudError, OutcomeUnknown, transfer
 from ..api import documents as cloud_documents
@@ -34,58 +38,97 @@ def no_zip_requested() -> bool:
     return os.environ.get("NDI_CLOUD_UPLOAD_NO_ZIP", "").strip().lower() in ("true", "1", "yes")
 
 
+@dataclass
+class _Chunk:
+    """One chunk on its way: its pending record, and what the cloud said (refused ndiIds; unknown fate)."""
+
+    pending: dict[str, Any]
+    ids: list[str]
+    refused: dict[str, str] = field(default_factory=dict)
+    unknown: bool = False  # a failure that may hide a stored upload: the listing decides, the entry stays
+
+
 def upload_document_collection(cloud_dataset_id: str, documents: Iterable[Document], *, state: SyncState,
                                client: CloudClient, report: TransferReport, chunk: int = DOCUMENT_CHUNK,
                                serial: bool | None = None, step: Step | None = None) -> list[str]:
     """Send the documents (zips of ``chunk``, or one by one when ``serial``); the ndiIds sent.
 
     Nothing here says they arrived: confirm with :func:`confirm_documents`. A chunk the cloud refused (after
-    the retries) is reported failed with the reason, and the others still go.
+    the retries) is reported failed with the reason, and the others still go. A zip is sent on a thread
+    while the next one is read and written here, so the two sides work at the same time; results are taken
+    in order, and at most two zips exist at once.
     """
     serial = no_zip_requested() if serial is None else serial
     sent: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="ndi-upload-") as scratch:
-        for batch in chunks(documents, chunk):  # one pending record per chunk, in both modes
-            ids = [doc.id for doc in batch]
-            pending = {"ndiIds": ids, "sentAt": time.time()}
-            state.pending_uploads.append(pending)
+
+    def finish(item: _Chunk) -> None:
+        for ndi_id, why in item.refused.items():
+            report.record("document", ndi_id, "failed", why)
+        if len(item.refused) == len(item.ids):
+            state.pending_uploads.remove(item.pending)
             state.save_pending()
-            refused: dict[str, str] = {}
-            unknown = False  # a failure that may hide a stored upload: the listing decides, the pending entry stays
-            if serial:
-                for doc in batch:
-                    try:
-                        _send_one(cloud_dataset_id, doc, client)
-                    except CloudError as exc:
-                        if _maybe_stored(exc):
-                            unknown = True
-                        else:
-                            refused[doc.id] = str(exc)
-            else:
-                zipped = Path(scratch) / "documents.zip"
+            return
+        if not item.unknown:
+            item.pending["acknowledged"] = True  # stored: it will be ingested
+            state.save_pending()
+        sent.extend(ndi_id for ndi_id in item.ids if ndi_id not in item.refused)
+        if step is not None:
+            step.advance(len(item.ids))
+
+    with tempfile.TemporaryDirectory(prefix="ndi-upload-") as scratch, \
+            ThreadPoolExecutor(1, thread_name_prefix="ndi-upload") as sender:
+        in_flight: deque[tuple[_Chunk, Future[None]]] = deque()
+        try:
+            for number, batch in enumerate(chunks(documents, chunk)):  # one pending record per chunk, both modes
+                ids = [doc.id for doc in batch]
+                item = _Chunk({"ndiIds": ids, "sentAt": time.time()}, ids)
+                state.pending_uploads.append(item.pending)
+                state.save_pending()
+                if serial:
+                    _send_each(cloud_dataset_id, batch, item, client)
+                    finish(item)
+                    continue
+                zipped = Path(scratch) / f"documents-{number}.zip"
                 write_document_zip((doc.properties for doc in batch), zipped)
-                try:
-                    with_fresh_url(lambda: cloud_documents.get_bulk_upload_url(cloud_dataset_id, client=client),
-                                   lambda url, z=zipped: transfer.put_file(url, z, client=client))
-                except CloudError as exc:
-                    if _maybe_stored(exc):
-                        unknown = True
-                    else:  # refused (4xx), so not stored: nothing to wait for
-                        refused = dict.fromkeys(ids, str(exc))
-                zipped.unlink()
-            for ndi_id, why in refused.items():
-                report.record("document", ndi_id, "failed", why)
-            if len(refused) == len(ids):
-                state.pending_uploads.remove(pending)
-                state.save_pending()
-                continue
-            if not unknown:
-                pending["acknowledged"] = True  # stored: it will be ingested
-                state.save_pending()
-            sent.extend(ndi_id for ndi_id in ids if ndi_id not in refused)
-            if step is not None:
-                step.advance(len(ids))
+                in_flight.append((item, sender.submit(_send_zip, cloud_dataset_id, zipped, item, client)))
+                while len(in_flight) > 1:
+                    _take(in_flight, finish)
+            while in_flight:
+                _take(in_flight, finish)
+        finally:
+            for _, future in in_flight:  # an error here: let the zip on its way settle (it may be stored)
+                future.cancel()
     return sent
+
+
+def _take(in_flight: deque[tuple[_Chunk, Future[None]]], finish: Callable[[_Chunk], None]) -> None:
+    item, future = in_flight.popleft()
+    future.result()  # CloudError is recorded in the item; anything else is a fault to raise
+    finish(item)
+
+
+def _send_each(cloud_dataset_id: str, batch: list[Document], item: _Chunk, client: CloudClient) -> None:
+    for doc in batch:
+        try:
+            _send_one(cloud_dataset_id, doc, client)
+        except CloudError as exc:
+            if _maybe_stored(exc):
+                item.unknown = True
+            else:
+                item.refused[doc.id] = str(exc)
+
+
+def _send_zip(cloud_dataset_id: str, zipped: Path, item: _Chunk, client: CloudClient) -> None:
+    try:
+        with_fresh_url(lambda: cloud_documents.get_bulk_upload_url(cloud_dataset_id, client=client),
+                       lambda url: transfer.put_file(url, zipped, client=client))
+    except CloudError as exc:
+        if _maybe_stored(exc):
+            item.unknown = True
+        else:  # refused (4xx), so not stored: nothing to wait for
+            item.refused = dict.fromkeys(item.ids, str(exc))
+    finally:
+        zipped.unlink(missing_ok=True)
 
 
 def _maybe_stored(exc: CloudError) -> bool:
@@ -100,11 +143,13 @@ def _send_one(cloud_dataset_id: str, document: Document, client: CloudClient) ->
 
 
 def confirm_documents(cloud_dataset_id: str, expected: set[str], *, client: CloudClient, timeout_s: float = 120.0,
-                      already: int = 0, first_wait_s: float = 0.1, max_wait_s: float = 5.0) -> dict[str, list[str]]:
+                      already: int = 0, first_wait_s: float = 0.02, max_wait_s: float = 5.0) -> dict[str, list[str]]:
     """Re-list until every expected ndiId is there or the time is up; the last listing (ndiId -> apiIds).
 
     Between listings the cheap live count is polled: a full listing is taken only once the count has grown
-    enough to hold every expected document (``already`` = documents listed before the upload).
+    enough to hold every expected document (``already`` = documents listed before the upload). The polls
+    start 20 ms apart and grow by half each time: a near server has usually ingested the last chunk within
+    a few of them, and a far one is not asked more than a few times a second for long.
     """
     deadline = time.monotonic() + timeout_s
     wait = first_wait_s
@@ -115,7 +160,7 @@ def confirm_documents(cloud_dataset_id: str, expected: set[str], *, client: Clou
             if expected <= listing.keys() or time.monotonic() >= deadline:
                 return listing
         time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
-        wait = min(max_wait_s, wait * 2)
+        wait = min(max_wait_s, wait * 1.5)
 
 
 def settle_pending(cloud_dataset_id: str, state: SyncState, *, client: CloudClient,
@@ -157,9 +202,3 @@ def record_confirmed(report: TransferReport, state: SyncState, sent: list[str], 
     state.pending_uploads[:] = [entry for entry in state.pending_uploads
                                 if not set(entry.get("ndiIds", [])) <= listing.keys()]
     state.save_pending()
-
-
-def documents_by_id(all_documents: Iterable[Document], wanted: set[str]) -> Iterator[Document]:
-    for document in all_documents:
-        if document.id in wanted:
-            yield document
