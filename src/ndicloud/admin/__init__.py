@@ -1,0 +1,53 @@
+"""DOI registration for published NDI Cloud datasets through Crossref 5.3.1 (doi.md; NDI-matlab's ``ndi.cloud.admin``).
+
+Mint a DOI (:mod:`.doi`), build the deposit XML (:mod:`.crossref`) and validate it offline against the XSD
+(:mod:`.validation`).
+"""
+
+from .constants import DATABASE_DOI, DOI_PREFIX, PRODUCTION_URL, TEST_URL
+from .crossref import Deposit, build_database_deposit, build_deposit
+from .doi import create_new_doi, dataset_resource_url, is_ndi_doi, mint_doi
+from .errors import (
+    CrossrefSubmissionError,
+    DatasetUnavailable,
+    DepositValidationError,
+    DoiError,
+    DoiStoreError,
+    DoiUsageError,
+    MissingCredentials,
+    RegistrationRefused,
+    SchemaUnavailable,
+    SubmissionFailed,
+    SubmissionPending,
+)
+from .schema import load_schema
+from .settings import Depositor
+from .validation import validate_deposit
+
+__all__ = [
+    "DATABASE_DOI",
+    "DOI_PREFIX",
+    "PRODUCTION_URL",
+    "TEST_URL",
+    "CrossrefSubmissionError",
+    "DatasetUnavailable",
+    "Deposit",
+    "DepositValidationError",
+    "Depositor",
+    "DoiError",
+    "DoiStoreError",
+    "DoiUsageError",
+    "MissingCredentials",
+    "RegistrationRefused",
+    "SchemaUnavailable",
+    "SubmissionFailed",
+    "SubmissionPending",
+    "build_database_deposit",
+    "build_deposit",
+    "create_new_doi",
+    "dataset_resource_url",
+    "is_ndi_doi",
+    "load_schema",
+    "mint_doi",
+    "validate_deposit",
+]
