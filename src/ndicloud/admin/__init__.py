@@ -1,11 +1,13 @@
 """DOI registration for published NDI Cloud datasets through Crossref 5.3.1 (doi.md; NDI-matlab's ``ndi.cloud.admin``).
 
-Mint a DOI (:mod:`.doi`), build the deposit XML (:mod:`.crossref`) and validate it offline against the XSD
-(:mod:`.validation`).
+Mint a DOI (:mod:`.doi`), build the deposit XML (:mod:`.crossref`), validate it offline against the XSD
+(:mod:`.validation`), deposit it and follow its status (:mod:`.deposit`, :mod:`.diagnostic`).
 """
 
 from .constants import DATABASE_DOI, DOI_PREFIX, PRODUCTION_URL, TEST_URL
 from .crossref import Deposit, build_database_deposit, build_deposit
+from .deposit import CrossrefClient
+from .diagnostic import RecordDiagnostic, SubmissionStatus, parse_diagnostic
 from .doi import create_new_doi, dataset_resource_url, is_ndi_doi, mint_doi
 from .errors import (
     CrossrefSubmissionError,
@@ -29,6 +31,7 @@ __all__ = [
     "DOI_PREFIX",
     "PRODUCTION_URL",
     "TEST_URL",
+    "CrossrefClient",
     "CrossrefSubmissionError",
     "DatasetUnavailable",
     "Deposit",
@@ -38,10 +41,12 @@ __all__ = [
     "DoiStoreError",
     "DoiUsageError",
     "MissingCredentials",
+    "RecordDiagnostic",
     "RegistrationRefused",
     "SchemaUnavailable",
     "SubmissionFailed",
     "SubmissionPending",
+    "SubmissionStatus",
     "build_database_deposit",
     "build_deposit",
     "create_new_doi",
@@ -49,5 +54,6 @@ __all__ = [
     "is_ndi_doi",
     "load_schema",
     "mint_doi",
+    "parse_diagnostic",
     "validate_deposit",
 ]
