@@ -44,7 +44,7 @@ def a_deposit():
     return build_deposit({"_id": DATASET_ID, "name": "A dataset", "isPublished": True}, mint_doi())
 
 
-# ---- 21, 22: the deposit POST --------------------------------------------------------------------------------------
+# ---- 21, 22: the deposit POST ---------------------------------------------------------------------------------------
 
 def test_deposit_is_a_multipart_post_with_the_crossref_fields(standin):
     deposit = a_deposit()
@@ -82,7 +82,7 @@ def test_missing_credentials_fail_before_any_request(standin):
     assert standin.requests == []
 
 
-# ---- 23: refusals --------------------------------------------------------------------------------------------------
+# ---- 23: refusals ---------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("status", "body", "expected"), [
     (200, "<html><body><h2>FAILURE</h2><p>Login failed: bad credentials</p></body></html>",

@@ -95,7 +95,7 @@ def receipt_files(folder: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
 
 
-# ---- 26: success ---------------------------------------------------------------------------------------------------
+# ---- 26: success ----------------------------------------------------------------------------------------------------
 
 def test_success_stores_the_doi_on_the_dataset(cloud_service, client, standin, receipts):
     dataset_id = published_dataset(cloud_service, client)
@@ -128,7 +128,7 @@ def test_a_taken_doi_is_drawn_again(cloud_service, client, standin, receipts, mo
     assert result.doi == "10.63884/ndic.2025.fresh000"
 
 
-# ---- 27, 28: failure, timeout, test system ------------------------------------------------------------------------
+# ---- 27, 28: failure, timeout, test system --------------------------------------------------------------------------
 
 def test_failure_leaves_the_dataset_unchanged(cloud_service, client, standin, receipts):
     standin.outcome = "failure"
@@ -175,7 +175,7 @@ def test_no_wait_returns_once_queued(cloud_service, client, standin, receipts):
     assert stored_doi(client, dataset_id) == ""
 
 
-# ---- 29: write-back failure, finished later ------------------------------------------------------------------------
+# ---- 29: write-back failure, finished later -------------------------------------------------------------------------
 
 def test_a_failed_write_back_carries_the_doi_and_status_store_finishes(cloud_service, client, standin, receipts):
     dataset_id = published_dataset(cloud_service, client)
@@ -241,7 +241,7 @@ def test_an_unreadable_dataset_is_named(client, standin, receipts):
         register(standin, client, "0123456789abcdef01234567", receipts)
 
 
-# ---- 17, 32, 33: nothing sent when it must not be ------------------------------------------------------------------
+# ---- 17, 32, 33: nothing sent when it must not be -------------------------------------------------------------------
 
 def test_dry_run_sends_nothing_writes_nothing_and_needs_no_credentials(cloud_service, client, standin, receipts,
                                                                        tmp_path):

@@ -53,7 +53,7 @@ def spec_license_table() -> dict[str, str]:
     return table
 
 
-# ---- identifiers -----------------------------------------------------------------------------------------------
+# ---- identifiers ----------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", [VALID_ORCID, f"https://orcid.org/{VALID_ORCID}", f"http://orcid.org/{VALID_ORCID}",
                                    f"orcid.org/{VALID_ORCID}", f"  {VALID_ORCID} "])
@@ -94,7 +94,7 @@ def test_malformed_dois_are_refused(value):
         normalize_doi(value)
 
 
-# ---- licenses (checklist 10) -------------------------------------------------------------------------------------
+# ---- licenses (checklist 10) ----------------------------------------------------------------------------------------
 
 def test_every_license_name_of_the_spec_maps_to_its_url():
     for name, url in spec_license_table().items():
@@ -129,7 +129,7 @@ def test_license_without_a_web_page_asks_for_the_url():
         license_url("youtube")
 
 
-# ---- validation rules ----------------------------------------------------------------------------------------------
+# ---- validation rules -----------------------------------------------------------------------------------------------
 
 def test_a_good_record_has_no_issue():
     record = {"name": "Visual cortex recordings", "abstract": "text", "license": "CC-BY-4.0",
@@ -246,7 +246,7 @@ def test_every_issue_is_collected_and_reported():
     assert str(caught.value).count("\n") == 4
 
 
-# ---- typed record ----------------------------------------------------------------------------------------------------
+# ---- typed record ---------------------------------------------------------------------------------------------------
 
 def test_typed_record_keeps_unknown_fields_verbatim():
     record = {"_id": "a" * 24, "name": "n", "totalSize": 12, "files": [{"uid": "u"}], "custom": {"x": [1]},
@@ -270,7 +270,7 @@ def test_funder_names_drop_exact_repeats_in_first_seen_order():
     assert meta.funder_names() == ["B", "A"]
 
 
-# ---- MetadataEditor structure (checklist 36, 37) -------------------------------------------------------------------
+# ---- MetadataEditor structure (checklist 36, 37) --------------------------------------------------------------------
 
 def editor(**changes):
     value = {

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from ..api import Backoff, Dataset, datasets, waiters
+from ..metadata import MetadataValidationError, dataset_creation_body
 from .connection import DatasetArg, JsonOpt, connect
-from .output import console, print_json
+from .metadata import print_issues, read_metadata_file
+from .output import console, fail, print_json
 
 app = typer.Typer(help="Cloud datasets: list, show, create, delete, submit, publish.", no_args_is_help=True)
 
@@ -71,12 +74,22 @@ def create(
     name: Annotated[str, typer.Argument(help="The new dataset's name.")],
     org: Annotated[str | None, typer.Option("--org", help="Organization id (default: your first).")] = None,
     abstract: Annotated[str | None, typer.Option("--abstract", help="A short description.")] = None,
+    metadata_file: Annotated[Path | None, typer.Option("--metadata", help="Metadata JSON: a cloud dataset record "
+                                                                          "or a MetadataEditor structure.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create an empty dataset; prints its id."""
+    body: dict[str, Any] = {}
+    if metadata_file is not None:
+        try:
+            body, warnings = dataset_creation_body(read_metadata_file(metadata_file), name=name)
+        except MetadataValidationError as exc:
+            raise fail(str(exc)) from None
+        print_issues(warnings, err=True)
+    if abstract:
+        body["abstract"] = abstract
     with connect() as client:
-        dataset_id = datasets.create_dataset(name, organization_id=org,
-                                             metadata={"abstract": abstract} if abstract else None, client=client)
+        dataset_id = datasets.create_dataset(name, organization_id=org, metadata=body or None, client=client)
     if as_json:
         print_json({"id": dataset_id, "name": name})
     else:

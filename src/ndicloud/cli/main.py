@@ -7,7 +7,7 @@ import sys
 import typer
 
 from .. import __version__
-from . import account, datasets, demo, documents, local, server, transfers
+from . import account, datasets, demo, documents, doi, local, metadata, server, transfers
 from .connection import set_base_url
 from .queryopts import WHERE_SEPARATOR
 
@@ -28,6 +28,8 @@ app.command()(transfers.download)
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(documents.app, name="documents")
 app.add_typer(documents.files_app, name="files")
+app.add_typer(metadata.app, name="metadata")
+app.add_typer(doi.app, name="doi")
 app.command(name="demo")(demo.demo)
 
 

@@ -18,6 +18,7 @@ from ..api import Backoff, CloudClient, OutcomeUnknown, waiters
 from ..api import datasets as cloud_datasets
 from ..api.client import resolve
 from ..core import Dataset, Document, RemoteLinkError
+from ..metadata import dataset_creation_body
 from ..transfers.inventory import LocalInventory, remote_files, shareable_ids
 from ..transfers.progress import Reporter
 from ..transfers.report import TransferReport
@@ -36,11 +37,15 @@ def new_dataset(dataset: Dataset, *, name: str | None = None, metadata: Mapping[
                 client: CloudClient | None = None) -> str:
     """Create the cloud dataset for a local one and write the link; the cloud id.
 
+    ``metadata`` (a cloud record or a MetadataEditor structure) is checked and converted first
+    (:class:`~ndicloud.metadata.MetadataValidationError` names every bad field; nothing is created).
     A create whose answer was lost is never simply repeated: the organization's datasets of that name are
     listed before and after, and a single new one is adopted (none: create again, once).
     """
     cloud = resolve(client)
-    title = name or dataset.reference or dataset.id
+    if metadata is not None:
+        metadata, _ = dataset_creation_body(metadata, name=name, default_name=dataset.reference or dataset.id)
+    title = name or (metadata or {}).get("name") or dataset.reference or dataset.id
     before = {d.id for d in cloud_datasets.iter_datasets(client=cloud) if d.name == title}
     cloud_id: str | None = None
     for attempt in range(2):
