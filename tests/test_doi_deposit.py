@@ -53,9 +53,9 @@ def full_record() -> dict:
         "createdAt": "2024-04-08T23:30:00.123-02:00", "updatedAt": "2025-01-02T03:04:05Z",
         "contributors": [
             {"firstName": "Ada", "lastName": "Lovelace", "orcid": "0000-0002-1825-0097"},  # bare
-            {"firstName": "Grace", "lastName": "Hopper", "orcid": "https://orcid.org/0000-0002-1694-233x"},  # X
+            {"firstName": "Grace", "lastName": "Hopper", "orcid": "0000-0002-1694-233x"},  # bare, ending in x
             {"lastName": "Babbage"},  # no first name, no ORCID
-            {"firstName": "Alan", "lastName": "Turing", "orcid": "orcid.org/0000-0001-5109-3700"},
+            {"firstName": "Alan", "lastName": "Turing", "orcid": "http://orcid.org/0000-0001-5109-3700"},
         ],
         "funding": [{"source": "National Institutes of Health"}, {"source": "National Science Foundation"},
                     {"source": "National Institutes of Health"}],

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ..admin import (
     CrossrefClient,
@@ -43,7 +44,7 @@ EXIT_PENDING = 2
 
 def _warn(lines: list[str]) -> None:
     for line in lines:
-        error_console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True, markup=True)
+        error_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
 
 @contextmanager
