@@ -124,3 +124,20 @@ def dataset_contents(path: Path) -> tuple[dict[str, str], dict[str, str]]:
         docs = {d.id: d.content_hash() for d in dataset.documents() if d.class_name != "dataset_remote"}
         files = {b.uid: hashlib.sha256(b.path.read_bytes()).hexdigest() for b in dataset.binaries() if b.present}
     return docs, files
+
+
+@pytest.fixture(scope="module")
+def sync_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
+    """A server whose deferred work is quick (still done by its worker, so clients must wait for it)."""
+    with cloud_server(tmp_path_factory.mktemp("sync-cloud"), file_registration_delay_s=0.02,
+                      document_ingest_delay_s=0.02, zip_extract_delay_s=0.02, download_delay_s=0.02,
+                      worker_interval_s=0.01) as server:
+        yield server
+
+
+@pytest.fixture
+def sync_client(sync_cloud: CloudServer) -> Iterator[CloudClient]:
+    account = sync_cloud.account()
+    with CloudClient(account.base_url, username=account.email, password=account.password, retry=FAST_RETRY,
+                     cache=False) as client:
+        yield client

@@ -19,6 +19,7 @@ from .errors import (
     MissingBinaryError,
     NdiError,
     NotAnNdiFolderError,
+    NotLinked,
     QueryError,
     RemoteLinkError,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "MissingBinaryError",
     "NdiError",
     "NotAnNdiFolderError",
+    "NotLinked",
     "Query",
     "QueryError",
     "RemoteLink",

@@ -64,3 +64,7 @@ class QueryError(NdiError, ValueError):
 
 class RemoteLinkError(NdiError):
     """The dataset_remote link to NDI Cloud is absent, duplicated or malformed."""
+
+
+class NotLinked(RemoteLinkError):
+    """The local dataset has no link to a cloud dataset (and none was named): there is nothing to sync with."""

@@ -20,8 +20,8 @@ from ..api import documents as cloud_documents
 from ..api.client import resolve
 from ..core import Dataset, Document, NdiError, Query, is_ndi_folder
 from ..core.files import ndic_location
-from ..transfers.inventory import LINK_CLASS, remote_documents, remote_files, shareable_ids
-from ..transfers.progress import Reporter
+from ..transfers.inventory import LINK_CLASS, newest_copies, remote_documents, remote_files, shareable_ids
+from ..transfers.progress import Reporter, Step
 from ..transfers.report import TransferReport
 from ..transfers.state import SyncState, exclusive
 from .documents import (
@@ -87,22 +87,56 @@ def _lazy(document: Document, cloud_dataset_id: str) -> Document:
     return document
 
 
-def _add_all(dataset: Dataset, batch: list[Document], report: TransferReport) -> list[Document]:
+def _add_all(dataset: Dataset, batch: list[Document], report: TransferReport, *, replace: bool = False
+             ) -> list[Document]:
     """Add the batch in one transaction; if that fails, one by one, so that one bad document (a repeated
     file uid, a malformed entry) is reported by itself and the others still arrive. The added ones."""
     try:
-        dataset.store.add(batch, allow_missing_files=True, parallel=False)
+        dataset.store.add(batch, allow_missing_files=True, parallel=False, replace=replace)
         return batch
     except NdiError:
         pass  # a single document's fault, found below
     added = []
     for doc in batch:
         try:
-            dataset.store.add(doc, allow_missing_files=True, parallel=False)
+            dataset.store.add(doc, allow_missing_files=True, parallel=False, replace=replace)
         except NdiError as exc:
             report.record("document", doc.id, "failed", f"cannot be added here: {exc}")
             continue
         added.append(doc)
+    return added
+
+
+def receive_documents(dataset: Dataset, cloud_dataset_id: str, wanted: dict[str, str], staging: Path, *,
+                      state: SyncState, report: TransferReport, client: CloudClient, sync_files: bool,
+                      listing: dict[str, list[str]] | None = None, replace: bool = False,
+                      action: str = "downloaded", chunk: int = DOCUMENT_CHUNK, timeout_s: float = 120.0,
+                      step: Step | None = None) -> set[str]:
+    """Fetch the documents ``wanted`` (ndiId -> apiId) in bulk and add them here, chunk by chunk, each chunk
+    in one transaction (``replace``: over the local copies); the ndiIds added.
+
+    Each added document is recorded with ``action`` and its content hash on both sides (and, from
+    ``listing``, its cloud ids); what never came is reported failed.
+    """
+    seen: set[str] = set()
+    added: set[str] = set()
+    for zipped in fetch_wanted(cloud_dataset_id, wanted, staging, seen, client=client, chunk=chunk,
+                               timeout_s=timeout_s):
+        fresh = [doc for doc in unseen_documents([zipped], seen) if doc.class_name != LINK_CLASS]
+        zipped.unlink()
+        batch = [_detached(doc) for doc in fresh]
+        if not sync_files:
+            batch = [_lazy(doc, cloud_dataset_id) for doc in batch]
+        for doc in _add_all(dataset, batch, report, replace=replace):
+            digest = doc.content_hash()
+            report.record("document", doc.id, action)
+            state.confirm_document(doc.id, digest, digest, (listing or {}).get(doc.id))
+            added.add(doc.id)
+        state.save()  # an interrupted run leaves the state of what it added
+        if step is not None:
+            step.advance(len(batch))
+    for ndi_id, why in missing_reasons(wanted, seen).items():
+        report.record("document", ndi_id, "failed", why)
     return added
 
 
@@ -147,12 +181,12 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
     with exclusive(Path(destination) / f".{dataset_id}.lock", str(folder)), Reporter(verbose) as reporter:
         shutil.rmtree(staging, ignore_errors=True)  # zips an interrupted run left: their URLs are gone
         listing = remote_documents(dataset_id, cloud)
-        oldest = {ndi_id: min(api_ids) for ndi_id, api_ids in listing.items()}
+        newest = newest_copies(listing)
         present: set[str] = set()
         if is_ndi_folder(folder):
             with Dataset.open(folder, readonly=False) as existing:  # a killed run may have left a journal to roll back
                 present = set(existing.store.live_ids())
-        wanted = {ndi_id: api_id for ndi_id, api_id in oldest.items() if ndi_id not in present}
+        wanted = {ndi_id: api_id for ndi_id, api_id in newest.items() if ndi_id not in present}
         with reporter.step("documents", len(wanted), unit="documents") as step:
             if not is_ndi_folder(folder):
                 found_id, reference = remote_identity(dataset_id, cloud, record.name)
@@ -160,23 +194,9 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
             with Dataset.open(folder, readonly=False) as dataset:
                 report.dataset = dataset.path
                 with SyncState.locked(folder, dataset_id) as state:
-                    seen = set(present)
-                    for zipped in fetch_wanted(dataset_id, wanted, staging, seen, client=cloud, chunk=document_chunk,
-                                               timeout_s=download_timeout_s):
-                        fresh = [doc for doc in unseen_documents([zipped], seen) if doc.class_name != LINK_CLASS]
-                        zipped.unlink()
-                        batch = [_detached(doc) for doc in fresh]
-                        if not sync_files:
-                            batch = [_lazy(doc, dataset_id) for doc in batch]
-                        for doc in _add_all(dataset, batch, report):
-                            digest = doc.content_hash()
-                            report.record("document", doc.id, "downloaded")
-                            state.confirm_document(doc.id, digest, digest)
-                        state.save()  # an interrupted run leaves the state of what it added
-                        step.advance(len(batch))
-                    missing = missing_reasons(wanted, seen)
-                    for ndi_id, why in missing.items():
-                        report.record("document", ndi_id, "failed", why)
+                    receive_documents(dataset, dataset_id, wanted, staging, state=state, report=report, client=cloud,
+                                      sync_files=sync_files, listing=listing, chunk=document_chunk,
+                                      timeout_s=download_timeout_s, step=step)
                     if dataset.remote_link() is None:
                         dataset.create_remote_link(dataset_id, record.organization_id or "")
                     if sync_files:
@@ -195,7 +215,7 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
 def dataset_documents(dataset_id: str, *, client: CloudClient | None = None) -> list[dict[str, Any]]:
     """Every document of a cloud dataset as ``document_properties`` (held in memory: for small datasets)."""
     cloud = resolve(client)
-    wanted = {ndi_id: min(ids) for ndi_id, ids in remote_documents(dataset_id, cloud).items()}
+    wanted = newest_copies(remote_documents(dataset_id, cloud))
     with tempfile.TemporaryDirectory(prefix="ndi-docs-") as scratch:
         zips, _ = download_document_collection(dataset_id, wanted, Path(scratch), client=cloud)
         return [doc.properties for doc in jsons_to_documents(zips)]

@@ -85,5 +85,11 @@ def remote_documents(cloud_dataset_id: str, client: CloudClient) -> dict[str, li
     return cloud_documents.get_uploaded_document_ids(cloud_dataset_id, client=client)
 
 
+def newest_copies(listing: dict[str, list[str]]) -> dict[str, str]:
+    """ndiId -> the cloud id of its newest copy. Cloud ids grow with time, and this toolkit updates a cloud
+    document by adding the new version before removing the old one, so the newest copy is the current one."""
+    return {ndi_id: max(api_ids) for ndi_id, api_ids in listing.items() if api_ids}
+
+
 def remote_files(cloud_dataset_id: str, client: CloudClient) -> dict[str, FileEntry]:
     return {entry.uid: entry for entry in cloud_files.list_files(cloud_dataset_id, client=client)}

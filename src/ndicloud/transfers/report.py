@@ -41,6 +41,7 @@ class TransferReport:
     duration_s: float = 0.0
     dataset: Any = None  # the local dataset's path or object, for the (success, message, dataset) form
     notes: list[str] = field(default_factory=list)
+    plan: dict[str, Any] | None = None  # a sync's plan (all that a dry run does is make it)
 
     def record(self, kind: str, key: str, action: str, detail: str | None = None) -> None:
         self.items.append(ItemOutcome(kind, key, action, detail))
@@ -91,5 +92,6 @@ class TransferReport:
             "requests": self.requests,
             "durationSeconds": self.duration_s,
             "notes": self.notes,
+            **({"plan": self.plan} if self.plan is not None else {}),
             "items": [item.json() for item in self.items],
         }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -66,7 +66,7 @@ class SyncState:
         if not isinstance(all_states, dict):
             all_states = index.extra[STATE_KEY] = {}
         mine = all_states.setdefault(cloud_dataset_id, {})
-        self.documents: dict[str, dict[str, str | None]] = mine.setdefault("documents", {})
+        self.documents: dict[str, dict[str, Any]] = mine.setdefault("documents", {})
         self.files: dict[str, dict[str, Any]] = mine.setdefault("files", {})
         mine.pop("pendingUploads", None)
         self._pending_path = sync_index_path(dataset_path).with_name("pending.json")
@@ -81,8 +81,17 @@ class SyncState:
         with exclusive(sync_index_path(path).with_name("index.lock"), str(path), wait_s=wait_s):
             yield cls(path, cloud_dataset_id, read_sync_index(path))
 
-    def confirm_document(self, ndi_id: str, local_hash: str | None, remote_hash: str | None) -> None:
-        self.documents[ndi_id] = {"local": local_hash, "remote": remote_hash}
+    def confirm_document(self, ndi_id: str, local_hash: str | None, remote_hash: str | None,
+                         api_ids: Iterable[str] | None = None) -> None:
+        """Record a document's content hash on each side (None: not there, or not known) and its cloud ids."""
+        entry: dict[str, Any] = {"local": local_hash, "remote": remote_hash}
+        if api_ids:
+            entry["apiIds"] = sorted(api_ids)
+        self.documents[ndi_id] = entry
+
+    def forget_document(self, ndi_id: str) -> None:
+        """The document is on neither side any more."""
+        self.documents.pop(ndi_id, None)
 
     def confirm_file(self, uid: str, size: int, sha256: str | None, confirmed: bool) -> None:
         self.files[uid] = {"size": size, "sha256": sha256, "confirmed": confirmed}

@@ -50,13 +50,15 @@ class _Chunk:
 
 def upload_document_collection(cloud_dataset_id: str, documents: Iterable[Document], *, state: SyncState,
                                client: CloudClient, report: TransferReport, chunk: int = DOCUMENT_CHUNK,
-                               serial: bool | None = None, step: Step | None = None) -> list[str]:
+                               serial: bool | None = None, step: Step | None = None,
+                               replaces: dict[str, list[str]] | None = None) -> list[str]:
     """Send the documents (zips of ``chunk``, or one by one when ``serial``); the ndiIds sent.
 
     Nothing here says they arrived: confirm with :func:`confirm_documents`. A chunk the cloud refused (after
     the retries) is reported failed with the reason, and the others still go. A zip is sent on a thread
     while the next one is read and written here, so the two sides work at the same time; results are taken
-    in order, and at most two zips exist at once.
+    in order, and at most two zips exist at once. ``replaces`` (ndiId -> cloud ids of the copies a new version
+    replaces) is kept in each chunk's pending record, so that a rerun can finish a replacement.
     """
     serial = no_zip_requested() if serial is None else serial
     sent: list[str] = []
@@ -82,6 +84,8 @@ def upload_document_collection(cloud_dataset_id: str, documents: Iterable[Docume
             for number, batch in enumerate(chunks(documents, chunk)):  # one pending record per chunk, both modes
                 ids = [doc.id for doc in batch]
                 item = _Chunk({"ndiIds": ids, "sentAt": time.time()}, ids)
+                if replaces:
+                    item.pending["replaces"] = {i: replaces[i] for i in ids if i in replaces}
                 state.pending_uploads.append(item.pending)
                 state.save_pending()
                 if serial:
@@ -143,11 +147,13 @@ def _send_one(cloud_dataset_id: str, document: Document, client: CloudClient) ->
 
 
 def confirm_documents(cloud_dataset_id: str, expected: set[str], *, client: CloudClient, timeout_s: float = 120.0,
-                      already: int = 0, first_wait_s: float = 0.02, max_wait_s: float = 5.0) -> dict[str, list[str]]:
+                      already: int = 0, first_wait_s: float = 0.02, max_wait_s: float = 5.0,
+                      replaced: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
     """Re-list until every expected ndiId is there or the time is up; the last listing (ndiId -> apiIds).
 
     Between listings the cheap live count is polled: a full listing is taken only once the count has grown
-    enough to hold every expected document (``already`` = documents listed before the upload). The polls
+    enough to hold every expected document (``already`` = documents listed before the upload) and every new
+    version of those ``replaced`` (ndiId -> the cloud ids of the copies it replaces). The polls
     start 20 ms apart and grow by half each time: a near server has usually ingested the last chunk within
     a few of them, and a far one is not asked more than a few times a second for long.
     """
@@ -155,12 +161,27 @@ def confirm_documents(cloud_dataset_id: str, expected: set[str], *, client: Clou
     wait = first_wait_s
     while True:
         count = document_count(cloud_dataset_id, client=client)
-        if count >= already + len(expected) or time.monotonic() >= deadline:
+        if count >= already + len(expected) + len(replaced or ()) or time.monotonic() >= deadline:
             listing = remote_documents(cloud_dataset_id, client)
-            if expected <= listing.keys() or time.monotonic() >= deadline:
+            if (expected <= listing.keys() and not unreplaced(listing, replaced or {})) \
+                    or time.monotonic() >= deadline:
                 return listing
         time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
         wait = min(max_wait_s, wait * 1.5)
+
+
+def unreplaced(listing: dict[str, list[str]], replaced: dict[str, list[str]]) -> set[str]:
+    """The ndiIds whose new version is not listed yet (every listed copy is one of those it replaces)."""
+    return {ndi_id for ndi_id, old in replaced.items() if not set(listing.get(ndi_id, ())) - set(old)}
+
+
+def pending_replacements(state: SyncState) -> dict[str, list[str]]:
+    """ndiId -> the cloud ids a new version sent by an interrupted run replaces."""
+    replaced: dict[str, list[str]] = {}
+    for entry in state.pending_uploads:
+        for ndi_id, old in (entry.get("replaces") or {}).items():
+            replaced[ndi_id] = list(old)
+    return replaced
 
 
 def settle_pending(cloud_dataset_id: str, state: SyncState, *, client: CloudClient,
@@ -169,16 +190,19 @@ def settle_pending(cloud_dataset_id: str, state: SyncState, *, client: CloudClie
 
     A chunk whose upload was acknowledged is waited for up to ``timeout_s`` after it was sent; one the run
     died while sending may or may not have been stored, and is waited for ``unacknowledged_s`` after it was
-    sent (ingestion starts right after storage). The returned listing is fresh; whatever is still missing
-    from it is simply sent again.
+    sent (ingestion starts right after storage). A chunk of new versions is waited for until each is listed
+    beside the copies it replaces (read those with :func:`pending_replacements` first). The returned listing
+    is fresh; whatever is still missing from it is simply sent again.
     """
-    waiting = {ndi_id for entry in state.pending_uploads for ndi_id in entry.get("ndiIds", [])}
-    if waiting:
+    replaced = pending_replacements(state)
+    waiting = {ndi_id for entry in state.pending_uploads for ndi_id in entry.get("ndiIds", [])} - replaced.keys()
+    if waiting or replaced:
         now = time.time()
         until = max(float(entry.get("sentAt", now)) + (timeout_s if entry.get("acknowledged") else
                                                         min(unacknowledged_s, timeout_s))
                     for entry in state.pending_uploads)
-        listing = confirm_documents(cloud_dataset_id, waiting, client=client, timeout_s=max(0.0, until - now))
+        listing = confirm_documents(cloud_dataset_id, waiting, client=client, timeout_s=max(0.0, until - now),
+                                    replaced=replaced)
     else:
         listing = remote_documents(cloud_dataset_id, client)
     state.pending_uploads.clear()
@@ -196,7 +220,7 @@ def record_confirmed(report: TransferReport, state: SyncState, sent: list[str], 
     for ndi_id in sent:
         if ndi_id in listing:
             report.record("document", ndi_id, "uploaded")
-            state.confirm_document(ndi_id, hashes.get(ndi_id), hashes.get(ndi_id))
+            state.confirm_document(ndi_id, hashes.get(ndi_id), hashes.get(ndi_id), listing[ndi_id])
         else:
             report.record("document", ndi_id, "failed", f"not listed by the cloud {timeout_s:.0f} s after upload")
     state.pending_uploads[:] = [entry for entry in state.pending_uploads
