@@ -111,15 +111,15 @@ def receive_documents(dataset: Dataset, cloud_dataset_id: str, wanted: dict[str,
                       state: SyncState, report: TransferReport, client: CloudClient, sync_files: bool,
                       listing: dict[str, list[str]] | None = None, replace: bool = False,
                       action: str = "downloaded", chunk: int = DOCUMENT_CHUNK, timeout_s: float = 120.0,
-                      step: Step | None = None) -> set[str]:
+                      step: Step | None = None) -> dict[str, str]:
     """Fetch the documents ``wanted`` (ndiId -> apiId) in bulk and add them here, chunk by chunk, each chunk
-    in one transaction (``replace``: over the local copies); the ndiIds added.
+    in one transaction (``replace``: over the local copies); the content hash of each one added.
 
     Each added document is recorded with ``action`` and its content hash on both sides (and, from
     ``listing``, its cloud ids); what never came is reported failed.
     """
     seen: set[str] = set()
-    added: set[str] = set()
+    added: dict[str, str] = {}
     for zipped in fetch_wanted(cloud_dataset_id, wanted, staging, seen, client=client, chunk=chunk,
                                timeout_s=timeout_s):
         fresh = [doc for doc in unseen_documents([zipped], seen) if doc.class_name != LINK_CLASS]
@@ -131,7 +131,7 @@ def receive_documents(dataset: Dataset, cloud_dataset_id: str, wanted: dict[str,
             digest = doc.content_hash()
             report.record("document", doc.id, action)
             state.confirm_document(doc.id, digest, digest, (listing or {}).get(doc.id))
-            added.add(doc.id)
+            added[doc.id] = digest
         state.save()  # an interrupted run leaves the state of what it added
         if step is not None:
             step.advance(len(batch))

@@ -207,16 +207,12 @@ def _plan_files(run: _Run, plan: SyncPlan, remote: dict) -> None:
 def _act(run: _Run, plan: SyncPlan, reporter: Reporter, remote_file_list: dict) -> None:
     report, state, client, cloud_id, options = run.report, run.state, run.client, run.cloud_id, run.options
     listing = run.listing
-    changed_remote = False
-    sending = plan.upload + plan.update_remote
-    if sending:
-        changed_remote = True
+    if plan.upload or plan.update_remote:
         listing = _send(run, plan, reporter)
     if plan.delete_remote:
-        changed_remote = True
         doomed = [api_id for ndi_id in plan.delete_remote for api_id in listing.get(ndi_id, ())]
         _delete_remote(cloud_id, doomed, client)
-    if changed_remote:
+    if plan.delete_remote:  # the listing _send returned is fresh; deletions are checked in a new one
         listing = remote_documents(cloud_id, client)
         for ndi_id in plan.delete_remote:
             if ndi_id in listing:
@@ -227,6 +223,7 @@ def _act(run: _Run, plan: SyncPlan, reporter: Reporter, remote_file_list: dict) 
                 state.forget_document(ndi_id)
         state.save()
     newest = newest_copies(listing)
+    received: dict[str, str] = {}  # ndiId -> content hash of what arrived here
     staging = Path(run.dataset.path) / ".ndi" / "sync" / "staging"
     try:
         for ids, replace, action in ((plan.download, False, "downloaded"), (plan.update_local, True, "updated_local")):
@@ -235,7 +232,7 @@ def _act(run: _Run, plan: SyncPlan, reporter: Reporter, remote_file_list: dict) 
                 report.record("document", ndi_id, "failed", "no longer listed in the cloud")
             if wanted:
                 with reporter.step(action.replace("_", " "), len(wanted), unit="documents") as step:
-                    receive_documents(run.dataset, cloud_id, wanted, staging, state=state, report=report,
+                    received |= receive_documents(run.dataset, cloud_id, wanted, staging, state=state, report=report,
                                       client=client, sync_files=options.sync_files, listing=listing,
                                       replace=replace, action=action, chunk=options.document_chunk,
                                       timeout_s=options.download_timeout_s, step=step)
@@ -249,7 +246,10 @@ def _act(run: _Run, plan: SyncPlan, reporter: Reporter, remote_file_list: dict) 
     for ndi_id, why in plan.conflicts.items():
         report.record("document", ndi_id, "conflict", why)
     _files(run, plan, reporter, remote_file_list)
-    _record_in_sync(run, plan, listing)
+    local_now = {**run.inventory.hashes, **received}
+    for ndi_id in plan.delete_local:
+        local_now.pop(ndi_id, None)
+    _record_in_sync(run, plan, listing, local_now)
 
 
 def _send(run: _Run, plan: SyncPlan, reporter: Reporter) -> dict[str, list[str]]:
@@ -341,24 +341,18 @@ def _files(run: _Run, plan: SyncPlan, reporter: Reporter, remote_file_list: dict
     state.save()
 
 
-def _record_in_sync(run: _Run, plan: SyncPlan, listing: dict[str, list[str]]) -> None:
+def _record_in_sync(run: _Run, plan: SyncPlan, listing: dict[str, list[str]], local_now: dict[str, str]) -> None:
     """Documents equal on both sides are recorded (hash and cloud ids), so the next sync needs no fetch; MATLAB's
-    id lists and timestamp are written from the sides as they are now."""
+    id lists and timestamp are written from the sides as they are now (``local_now``: ndiId -> content hash)."""
     state = run.state
-    hashes = run.inventory
-    if plan.download or plan.update_local or plan.delete_local:  # the local side changed: take it again
-        hashes = LocalInventory()
-        for _ in hashes.scan(run.dataset):
-            pass
-    remote_known = {**{i: e.get("remote") for i, e in state.documents.items() if isinstance(e, dict)},
-                    **run.contents.hashes}
-    touched = set(plan.conflicts)
-    for ndi_id in hashes.hashes.keys() & listing.keys():
-        if ndi_id in touched:
+    for ndi_id in local_now.keys() & listing.keys():
+        if ndi_id in plan.conflicts:
             continue
-        here = hashes.hashes[ndi_id]
-        entry = state.documents.get(ndi_id) or {}
-        there = remote_known.get(ndi_id)
-        if there == here or entry.get("remote") == here:
+        here = local_now[ndi_id]
+        there = run.contents.hashes.get(ndi_id)
+        entry = state.documents.get(ndi_id)
+        if there is None and isinstance(entry, dict) and sorted(entry.get("apiIds") or ()) == sorted(listing[ndi_id]):
+            there = entry.get("remote")  # recorded for exactly these cloud copies: still true
+        if there == here:
             state.confirm_document(ndi_id, here, here, listing[ndi_id])
-    state.save(local_ids=sorted(hashes.hashes), remote_ids=sorted(listing))
+    state.save(local_ids=sorted(local_now), remote_ids=sorted(listing))

@@ -1,0 +1,109 @@
+"""two_way_sync of a large dataset against the local server (in its own process): the no-op sync, then a sync
+after 1 % of the documents changed on each side.
+
+Each sync runs in a fresh client process, which reports its duration, the requests it made and its peak RSS.
+The cloud-side changes are made as another copy of this toolkit makes them: a second local copy is downloaded,
+edited, and synced first. Bytes are counted at the server (request and response bodies of /v1 and storage).
+
+    python benchmarks/sync.py [--documents 100000] [--changed 0.01]
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import math
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from ndicloud.core import Dataset
+from ndicloud.download import download_dataset
+from ndicloud.server.accounts import add_user
+from ndicloud.server.records import Records
+from ndicloud.upload import upload_dataset
+
+from harness import server_process
+from transfers import client_for, make_dataset
+
+SYNC_SCRIPT = """
+import json, resource, sys
+from ndicloud.api import CloudClient
+from ndicloud.api.tokens import TokenCache
+from ndicloud.sync import SyncOptions, two_way_sync
+base, path, cache = sys.argv[1:4]
+client = CloudClient(base, username="bench@lab.example", password="bench-password", cache=TokenCache(cache))
+report = two_way_sync(path, options=SyncOptions(verbose=False), client=client)
+print(json.dumps({"success": report.success, "message": report.message, "seconds": report.duration_s,
+                  "requests": report.requests, "counts": report.counts("document"),
+                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+"""
+
+
+def measured_sync(base: str, path: Path, work: Path) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", SYNC_SCRIPT, base, str(path), str(work / "tokens.json")],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the measured sync failed:\n{done.stderr[-3000:]}")
+    figures = json.loads(done.stdout)
+    if not figures["success"]:
+        raise RuntimeError(f"the measured sync failed: {figures['message']}")
+    return figures
+
+
+def change(path: Path, fraction: float, *, offset: int, tag: str) -> list[str]:
+    """Edit every n-th shareable document (starting at ``offset``) so that ``fraction`` of them change."""
+    with Dataset.open(path, readonly=False) as dataset:
+        docs = [d for d in dataset.documents() if d.class_name not in ("dataset_remote", "session")]
+        step = max(1, round(1 / fraction))
+        chosen = docs[offset::step][: max(1, math.floor(len(docs) * fraction))]
+        for doc in chosen:
+            doc.properties["base"]["name"] = f"{doc.properties['base'].get('name', '')} ({tag})"
+        dataset.store.add(chosen, replace=True)
+    return [d.id for d in chosen]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=100_000)
+    parser.add_argument("--changed", type=float, default=0.01, help="fraction changed on each side")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="ndi-sync-bench-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    add_user(Records(work / "data"), "bench@lab.example", "bench-password", "bench")
+    figures: dict[str, object] = {"documents": args.documents}
+    with server_process(work / "data") as (_, base):
+        client = client_for(base, work)
+        original = make_dataset(work / "original", args.documents)
+        up = upload_dataset(original, client=client)
+        assert up.success, up.message
+        cloud_id = up.cloud_dataset_id or ""
+        # one sync records every document's cloud ids; the no-op is the one after it
+        measured_sync(base, original, work)
+        figures["noop"] = noop = measured_sync(base, original, work)
+        figures["request_budget"] = math.ceil(args.documents / 1000) + 10
+        print("no-op two_way_sync:", noop, f"(budget {figures['request_budget']} requests)", flush=True)
+
+        second = download_dataset(cloud_id, work / "second", client=client)
+        assert second.success, second.message
+        copy = Path(second.local_path or "")
+        remote_edits = change(copy, args.changed, offset=0, tag="edited in the other copy")
+        pushed = measured_sync(base, copy, work)
+        local_edits = change(original, args.changed, offset=1, tag="edited here")
+        figures["changed"] = changed = measured_sync(base, original, work)
+        figures["changed_each_side"] = {"local": len(local_edits), "remote": len(remote_edits)}
+        figures["pushed_from_second_copy"] = pushed
+        figures["changed_over_noop"] = round(changed["seconds"] / max(noop["seconds"], 1e-9), 2)
+        print(f"after {len(local_edits)} local and {len(remote_edits)} cloud edits:", changed,
+              f"({figures['changed_over_noop']}x the no-op time)", flush=True)
+        client.close()
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
