@@ -25,9 +25,9 @@ from ndicloud.download import download_dataset
 from ndicloud.server.accounts import add_user
 from ndicloud.server.records import Records
 from ndicloud.upload import upload_dataset
+from transfers import client_for, make_dataset
 
 from harness import server_process
-from transfers import client_for, make_dataset
 
 SYNC_SCRIPT = """
 import json, resource, sys

@@ -82,9 +82,18 @@ class CloudServer:
         return f"{self.config.base_url}/v1"
 
     def login(self, email: str, password: str) -> str:
-        reply = httpx.post(f"{self.base_url}/auth/login", json={"email": email, "password": password})
-        reply.raise_for_status()
-        return reply.json()["token"]
+        """A token; retried a few times, since a server with fault injection on fails some logins too."""
+        for attempt in range(10):
+            try:
+                reply = httpx.post(f"{self.base_url}/auth/login", json={"email": email, "password": password})
+            except httpx.TransportError:
+                if attempt == 9:
+                    raise
+                continue
+            if reply.status_code < 500 or attempt == 9:
+                reply.raise_for_status()
+                return reply.json()["token"]
+        raise AssertionError("unreachable")
 
     def account(self, *, organization: str | None = None, admin: bool = False, can_upload: bool = True,
                 can_compute: bool = True) -> Account:

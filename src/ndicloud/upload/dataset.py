@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..api import Backoff, CloudClient, OutcomeUnknown, waiters
+from ..api import Backoff, CloudClient, ServerError, waiters
 from ..api import datasets as cloud_datasets
 from ..api.client import resolve
 from ..core import Dataset, Document, RemoteLinkError
@@ -32,6 +32,8 @@ from .documents import (
 )
 from .files import confirm_files, scan_for_upload, upload_files
 
+CREATE_ATTEMPTS = 4
+
 
 def new_dataset(dataset: Dataset, *, name: str | None = None, metadata: Mapping[str, Any] | None = None,
                 client: CloudClient | None = None) -> str:
@@ -40,7 +42,8 @@ def new_dataset(dataset: Dataset, *, name: str | None = None, metadata: Mapping[
     ``metadata`` (a cloud record or a MetadataEditor structure) is checked and converted first
     (:class:`~ndicloud.metadata.MetadataValidationError` names every bad field; nothing is created).
     A create whose answer was lost is never simply repeated: the organization's datasets of that name are
-    listed before and after, and a single new one is adopted (none: create again, once).
+    listed before and after, and a single new one is adopted (none: create again, a few times). A failed
+    create (5xx) is treated the same way, since the service may have failed after storing it.
     """
     cloud = resolve(client)
     if metadata is not None:
@@ -48,14 +51,14 @@ def new_dataset(dataset: Dataset, *, name: str | None = None, metadata: Mapping[
     title = name or (metadata or {}).get("name") or dataset.reference or dataset.id
     before = {d.id for d in cloud_datasets.iter_datasets(client=cloud) if d.name == title}
     cloud_id: str | None = None
-    for attempt in range(2):
+    for attempt in range(CREATE_ATTEMPTS):
         try:
             cloud_id = cloud_datasets.create_dataset(title, metadata=metadata, client=cloud)
-        except OutcomeUnknown:
+        except ServerError:  # a 5xx or a lost answer: the dataset may exist, so look before creating again
             new = [d.id for d in cloud_datasets.iter_datasets(client=cloud) if d.name == title and d.id not in before]
             if len(new) == 1:
                 cloud_id = new[0]
-            elif new or attempt == 1:
+            elif new or attempt == CREATE_ATTEMPTS - 1:
                 raise
         if cloud_id:
             break
