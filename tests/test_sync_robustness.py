@@ -162,3 +162,31 @@ def test_two_copies_with_random_edits_converge_through_a_faulty_server(tmp_path:
             assert local_contents(path) == remote
             assert local_contents(other_path) == remote
             assert datasets.get_dataset(cloud_id, client=client).id == cloud_id
+
+
+def test_the_link_document_is_never_one_of_the_dataset_documents(tmp_path: Path, sync_client: CloudClient):
+    import json
+
+    from ndicloud.sync import document_difference
+
+    path, cloud_id, _ = linked_pair(tmp_path, sync_client, ["doc1"], ["doc2"])
+    assert two_way_sync(path, options=QUIET, client=sync_client).success
+    difference = document_difference(path, client=sync_client)
+    assert difference.local_only == [] and difference.remote_only == [] and len(difference.common) == 2
+    down = download_dataset(cloud_id, tmp_path / "copy", client=sync_client)
+    with Dataset.open(down.local_path or "") as copy:
+        link = copy.remote_link()
+        assert link is not None
+        link_id = next(d.id for d in copy.documents() if d.class_name == "dataset_remote")
+    state = json.loads((Path(down.local_path or "") / ".ndi" / "sync" / "index.json").read_text())
+    assert link_id not in state["localDocumentIdsLastSync"] and len(state["localDocumentIdsLastSync"]) == 2
+
+
+def test_a_sync_of_a_folder_that_is_not_a_dataset_changes_nothing(tmp_path: Path, sync_client: CloudClient):
+    from ndicloud.core import NotAnNdiFolderError
+
+    folder = tmp_path / "not-a-dataset"
+    folder.mkdir()
+    with pytest.raises(NotAnNdiFolderError, match="not an NDI dataset"):
+        two_way_sync(folder, options=QUIET, client=sync_client)
+    assert list(folder.iterdir()) == []

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..api import Backoff, CloudClient, CloudError, OutcomeUnknown, TransferError, WaitTimeout, waiters
 from ..api import documents as cloud_documents
 from ..api.client import resolve
-from ..core import Dataset, Document, NotLinked, RemoteLinkError
+from ..core import Dataset, Document, NotAnNdiFolderError, NotLinked, RemoteLinkError, is_ndi_folder
 from ..core.syncindex import read_sync_index
 from ..download.dataset import receive_documents
 from ..download.files import download_dataset_files
@@ -73,6 +73,8 @@ def sync_dataset(dataset: Dataset | str | Path, mode: SyncMode | str = SyncMode.
     mode = SyncMode.parse(mode)
     cloud = resolve(client)
     path = Path(dataset.path if isinstance(dataset, Dataset) else dataset)
+    if not is_ndi_folder(path):  # checked before the lock, which would create .ndi/sync here
+        raise NotAnNdiFolderError(f"{path} is not an NDI dataset (no .ndi folder with a database)")
     report = TransferReport(mode.value, local_path=str(path), cloud_dataset_id=cloud_dataset_id)
     requests_before = cloud.requests
     lock = exclusive(path / ".ndi" / "sync" / "transfer.lock", str(path)) if not options.dry_run else None

@@ -38,7 +38,7 @@ def shareable_documents(dataset: Dataset) -> Iterator[Document]:
 
 def shareable_ids(dataset: Dataset) -> set[str]:
     """The ndiIds of the live documents that travel, from the index (no document is decoded)."""
-    links = dataset.store.search_ids(Query("document_class.class_name", "exact_string", LINK_CLASS))
+    links = dataset.store.search_ids(Query.isa(LINK_CLASS))  # document_class itself is not indexed
     return set(dataset.store.live_ids()).difference(links)
 
 
