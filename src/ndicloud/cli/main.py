@@ -7,7 +7,7 @@ import sys
 import typer
 
 from .. import __version__
-from . import account, datasets, demo, documents, doi, local, metadata, server, transfers
+from . import account, datasets, demo, documents, doi, local, metadata, server, sync, transfers
 from .connection import set_base_url
 from .queryopts import WHERE_SEPARATOR
 
@@ -25,6 +25,10 @@ app.command()(account.logout)
 app.command()(account.whoami)
 app.command()(transfers.upload)
 app.command()(transfers.download)
+app.command(name="sync")(sync.sync_command)
+app.command(name="diff")(sync.diff_command)
+app.command(name="validate")(sync.validate_command)
+app.command(name="duplicates")(sync.duplicates_command)
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(documents.app, name="documents")
 app.add_typer(documents.files_app, name="files")
