@@ -19,7 +19,6 @@ from ..api import CloudClient
 from ..core import Dataset, NdiError
 from ..sync import (
     CONFLICT_POLICIES,
-    DocumentDifference,
     SyncMode,
     SyncOptions,
     document_difference,
@@ -267,25 +266,11 @@ def _ids_table(groups: Mapping[str, tuple[list[str], Mapping[str, str]]]) -> Tab
     return table if table.row_count else None
 
 
-def _without_link(difference: DocumentDifference, path: Path) -> DocumentDifference:
-    """The difference without PATH's own cloud-link document, which never travels to the cloud.
-
-    ``document_difference`` takes the local ids from ``shareable_ids``, whose index query for the link class
-    matches nothing, so the link would otherwise be listed as local-only.
-    """
-    with Dataset.open(path) as dataset:
-        link = dataset.remote_link()
-    if link is None:
-        return difference
-    local_only = [ndi_id for ndi_id in difference.local_only if ndi_id != link.document.id]
-    return DocumentDifference(local_only, difference.remote_only, difference.common)
-
-
 def diff_command(path: PathArg, cloud_dataset_id: CloudIdOpt = None, as_json: JsonOpt = False) -> None:
     """Which documents (ndiIds) are here only, in the cloud only, and on both sides; contents are not compared."""
     with connect() as client:
         try:
-            difference = _without_link(document_difference(path, cloud_dataset_id, client=client), path)
+            difference = document_difference(path, cloud_dataset_id, client=client)
         except (NdiError, OSError) as exc:
             raise fail(str(exc)) from None
     if as_json:
