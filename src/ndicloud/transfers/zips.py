@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+import orjson
+
 from ..core import jsonio
 from ..core.jsonio import NAN_SENTINELS
 
@@ -37,11 +39,22 @@ def write_document_zip(documents: Iterable[dict[str, Any]], path: Path) -> int:
         for properties in documents:
             if count:
                 entry.write(b",")
-            entry.write(json.dumps(properties, allow_nan=True, ensure_ascii=False,
-                                   separators=(",", ":")).encode("utf-8"))
+            entry.write(_json_bytes(properties))
             count += 1
         entry.write(b"]")
     return count
+
+
+def _json_bytes(properties: dict[str, Any]) -> bytes:
+    """A document as compact JSON: orjson's, unless it holds a null (orjson writes NaN and Infinity as null;
+    the cloud takes them as bare tokens, which json writes) or values orjson refuses."""
+    try:
+        text = orjson.dumps(properties)
+    except TypeError:  # orjson.JSONEncodeError: integers beyond 64 bits, non-text keys
+        text = b"null"
+    if b"null" not in text:
+        return text
+    return json.dumps(properties, allow_nan=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def write_files_zip(files: Iterable[tuple[str, Path]], path: Path) -> dict[str, tuple[int, str]]:
