@@ -351,10 +351,18 @@ def _record_in_sync(run: _Run, plan: SyncPlan, listing: dict[str, list[str]], lo
         if ndi_id in plan.conflicts:
             continue
         here = local_now[ndi_id]
-        there = run.contents.hashes.get(ndi_id)
-        entry = state.documents.get(ndi_id)
-        if there is None and isinstance(entry, dict) and sorted(entry.get("apiIds") or ()) == sorted(listing[ndi_id]):
-            there = entry.get("remote")  # recorded for exactly these cloud copies: still true
-        if there == here:
+        if _remote_hash(run, ndi_id, listing[ndi_id]) == here:
             state.confirm_document(ndi_id, here, here, listing[ndi_id])
     state.save(local_ids=sorted(local_now), remote_ids=sorted(listing))
+
+
+def _remote_hash(run: _Run, ndi_id: str, copies: list[str]) -> str | None:
+    """The content hash of the cloud copies ``copies`` of a document, if known: recorded in the state for
+    exactly these cloud ids, or fetched in this run from the copies listed then. A hash recorded for other
+    cloud ids says nothing about these (another copy of the toolkit replaced the document since)."""
+    entry = run.state.documents.get(ndi_id)
+    if isinstance(entry, dict) and entry.get("remote") and set(entry.get("apiIds") or ()) == set(copies):
+        return str(entry["remote"])
+    if set(run.listing.get(ndi_id, ())) == set(copies):
+        return run.contents.hashes.get(ndi_id)
+    return None
