@@ -9,6 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ndicloud.api import CloudClient, documents
 from ndicloud.core import Dataset, Document
 from ndicloud.sync import (
@@ -149,3 +151,158 @@ def test_mirrors_without_update_changed_leave_changed_documents_alone(tmp_path: 
     assert report.success, report.message
     assert acted(report, "updated_remote") == [doc1] and acted(report, "updated_local") == [doc2]
     assert local_contents(path) == remote_contents(cloud_id, sync_client, tmp_path)
+
+
+# -- 2. an edit on both sides is a conflict -----------------------------------------------------------------
+
+
+def edited_on_both_sides(tmp_path: Path, api: CloudClient) -> tuple[Path, str, str, str]:
+    """A synced pair whose doc1 then changed differently on each side (value "here" / "there");
+    (path, cloud id, doc1's id, doc2's id) - doc2 is untouched."""
+    path, cloud_id, made = synced_pair(tmp_path, api, ["doc1", "doc2"])
+    doc1 = made["doc1"].id
+    edit(path, doc1, value="here")
+    edit_in_cloud(cloud_id, api, doc1, tmp_path, value="there")
+    return path, cloud_id, doc1, made["doc2"].id
+
+
+def values(path: Path, cloud_id: str, api: CloudClient, doc_id: str) -> tuple[Any, Any]:
+    """demoNDI.value of the document here and in the cloud (its only copy there)."""
+    with Dataset.open(path) as dataset:
+        here = dataset.get(doc_id).properties["demoNDI"]["value"]
+    copies = remote_listing(cloud_id, api)[doc_id]
+    assert len(copies) == 1
+    return here, documents.get_document(cloud_id, copies[0], client=api)["demoNDI"]["value"]
+
+
+def test_an_edit_on_both_sides_is_a_conflict_that_changes_neither_side(tmp_path: Path, sync_client: CloudClient):
+    path, cloud_id, doc1, _ = edited_on_both_sides(tmp_path, sync_client)
+    here, listing = local_contents(path), remote_listing(cloud_id, sync_client)
+    there = remote_contents(cloud_id, sync_client, tmp_path)
+    for _ in range(2):  # reported, and reported again: a conflict left is not forgotten
+        report = two_way_sync(path, options=QUIET, client=sync_client)
+        assert not report.success
+        assert report.counts("document") == {"conflict": 1} and acted(report, "conflict") == [doc1]
+        assert "changed on both sides" in detail(report, doc1) and doc1 in report.message
+        assert local_contents(path) == here and remote_listing(cloud_id, sync_client) == listing
+        assert remote_contents(cloud_id, sync_client, tmp_path) == there
+    assert values(path, cloud_id, sync_client, doc1) == ("here", "there")
+
+
+@pytest.mark.parametrize(("policy", "winner"), [("local", "here"), ("remote", "there")])
+def test_a_conflict_is_resolved_by_the_local_or_remote_policy(tmp_path: Path, sync_client: CloudClient,
+                                                               policy: str, winner: str):
+    path, cloud_id, doc1, _ = edited_on_both_sides(tmp_path, sync_client)
+    report = two_way_sync(path, options=replace(QUIET, conflict=policy), client=sync_client)
+    assert report.success, report.message
+    action = "updated_remote" if policy == "local" else "updated_local"
+    assert report.counts("document") == {action: 1} and acted(report, action) == [doc1]
+    assert values(path, cloud_id, sync_client, doc1) == (winner, winner)
+    assert local_contents(path) == remote_contents(cloud_id, sync_client, tmp_path)
+    after = two_way_sync(path, options=QUIET, client=sync_client)  # settled: the default policy finds nothing
+    assert after.success and after.counts("document") == {}
+
+
+def test_a_conflict_is_resolved_by_the_newer_datestamp(tmp_path: Path, sync_client: CloudClient):
+    path, cloud_id, made = synced_pair(tmp_path, sync_client, ["doc1", "doc2", "doc3"])
+    doc1, doc2 = made["doc1"].id, made["doc2"].id
+
+    def stamped(value: str, stamp: str) -> Callable[[dict[str, Any]], None]:
+        def change(properties: dict[str, Any]) -> None:
+            properties["demoNDI"]["value"] = value
+            properties["base"]["datestamp"] = stamp
+        return change
+
+    change_local(path, doc1, stamped("here", "2031-01-01T00:00:02.000Z"))  # doc1: newer here
+    change_in_cloud(cloud_id, sync_client, doc1, stamped("there", "2031-01-01T00:00:01.000Z"))
+    change_local(path, doc2, stamped("here", "2031-01-01T00:00:01.000Z"))  # doc2: newer in the cloud
+    change_in_cloud(cloud_id, sync_client, doc2, stamped("there", "2031-01-01T00:00:02.000Z"))
+    report = two_way_sync(path, options=replace(QUIET, conflict="newer"), client=sync_client)
+    assert report.success, report.message
+    assert acted(report, "updated_remote") == [doc1] and acted(report, "updated_local") == [doc2]
+    assert report.counts("document") == {"updated_remote": 1, "updated_local": 1}
+    assert "local copy is newer" in detail(report, doc1)
+    assert values(path, cloud_id, sync_client, doc1) == ("here", "here")
+    assert values(path, cloud_id, sync_client, doc2) == ("there", "there")
+    assert local_contents(path) == remote_contents(cloud_id, sync_client, tmp_path)
+
+
+# -- 3. deletions --------------------------------------------------------------------------------------------
+
+
+def delete_here(path: Path, doc_id: str) -> None:
+    with Dataset.open(path, readonly=False) as dataset:
+        dataset.store.remove(doc_id)
+
+
+def delete_in_cloud(cloud_id: str, api: CloudClient, doc_id: str) -> None:
+    documents.bulk_delete_documents(cloud_id, remote_listing(cloud_id, api)[doc_id], client=api)
+
+
+PROPAGATE = replace(QUIET, propagate_deletions=True)
+
+
+def test_deletions_since_the_last_sync_follow_when_asked(tmp_path: Path, sync_client: CloudClient):
+    path, cloud_id, made = synced_pair(tmp_path, sync_client, ["doc1", "doc2", "doc3"])
+    doc1, doc2, doc3 = made["doc1"].id, made["doc2"].id, made["doc3"].id
+    documents.add_document(cloud_id, made["doc1"], client=sync_client)  # a second, equal cloud copy of doc1
+    delete_here(path, doc1)
+    delete_in_cloud(cloud_id, sync_client, doc2)
+    report = two_way_sync(path, options=PROPAGATE, client=sync_client)
+    assert report.success, report.message
+    assert report.counts("document") == {"deleted_remote": 1, "deleted_local": 1}
+    assert acted(report, "deleted_remote") == [doc1] and acted(report, "deleted_local") == [doc2]
+    assert list(remote_listing(cloud_id, sync_client)) == [doc3]  # every copy of doc1 is gone
+    assert list(local_contents(path)) == [doc3]
+    with Dataset.open(path) as dataset:
+        assert dataset.remote_link() is not None
+    again = two_way_sync(path, options=PROPAGATE, client=sync_client)
+    assert again.success and again.counts("document") == {}
+
+
+def test_without_propagation_a_two_way_sync_restores_deleted_documents(tmp_path: Path, sync_client: CloudClient):
+    path, cloud_id, made = synced_pair(tmp_path, sync_client, ["doc1", "doc2", "doc3"])
+    doc1, doc2 = made["doc1"].id, made["doc2"].id
+    everything = local_contents(path)
+    delete_here(path, doc1)
+    delete_in_cloud(cloud_id, sync_client, doc2)
+    report = two_way_sync(path, options=QUIET, client=sync_client)
+    assert report.success, report.message
+    assert report.counts("document") == {"downloaded": 1, "uploaded": 1}
+    assert acted(report, "downloaded") == [doc1] and acted(report, "uploaded") == [doc2]
+    assert local_contents(path) == everything == remote_contents(cloud_id, sync_client, tmp_path)
+
+
+def test_a_deletion_does_not_win_over_an_edit_on_the_other_side(tmp_path: Path, sync_client: CloudClient):
+    path, cloud_id, made = synced_pair(tmp_path, sync_client, ["doc1", "doc2", "doc3"])
+    doc1, doc2 = made["doc1"].id, made["doc2"].id
+    delete_here(path, doc1)
+    edit_in_cloud(cloud_id, sync_client, doc1, tmp_path, value="edited in the cloud")
+    edit(path, doc2, value="edited here")
+    delete_in_cloud(cloud_id, sync_client, doc2)
+    report = two_way_sync(path, options=PROPAGATE, client=sync_client)
+    assert report.success, report.message
+    # the edited copy comes back to the side that deleted it, and the plan says why
+    assert report.counts("document") == {"downloaded": 1, "uploaded": 1}
+    assert acted(report, "downloaded") == [doc1] and acted(report, "uploaded") == [doc2]
+    assert report.plan is not None
+    assert "changed in the cloud" in report.plan["notes"][doc1] and "changed here" in report.plan["notes"][doc2]
+    assert values(path, cloud_id, sync_client, doc1) == ("edited in the cloud", "edited in the cloud")
+    assert values(path, cloud_id, sync_client, doc2) == ("edited here", "edited here")
+    assert local_contents(path) == remote_contents(cloud_id, sync_client, tmp_path)
+    assert len(local_contents(path)) == 3
+
+
+def test_a_document_gone_from_both_sides_is_new_when_it_comes_back(tmp_path: Path, sync_client: CloudClient):
+    path, cloud_id, made = synced_pair(tmp_path, sync_client, ["doc1", "doc2"])
+    doc1 = made["doc1"].id
+    delete_here(path, doc1)
+    delete_in_cloud(cloud_id, sync_client, doc1)
+    quiet = two_way_sync(path, options=PROPAGATE, client=sync_client)
+    assert quiet.success and quiet.counts("document") == {}, quiet.message
+    documents.add_document(cloud_id, made["doc1"], client=sync_client)  # someone puts it back in the cloud
+    report = two_way_sync(path, options=PROPAGATE, client=sync_client)
+    assert report.success, report.message
+    assert report.counts("document") == {"downloaded": 1} and acted(report, "downloaded") == [doc1]
+    assert sorted(local_contents(path)) == sorted(remote_listing(cloud_id, sync_client)) == sorted(
+        d.id for d in made.values())

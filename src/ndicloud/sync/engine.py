@@ -344,9 +344,12 @@ def _files(run: _Run, plan: SyncPlan, reporter: Reporter, remote_file_list: dict
 
 
 def _record_in_sync(run: _Run, plan: SyncPlan, listing: dict[str, list[str]], local_now: dict[str, str]) -> None:
-    """Documents equal on both sides are recorded (hash and cloud ids), so the next sync needs no fetch; MATLAB's
-    id lists and timestamp are written from the sides as they are now (``local_now``: ndiId -> content hash)."""
+    """Documents equal on both sides are recorded (hash and cloud ids), so the next sync needs no fetch, and
+    those on neither side are forgotten (were one to come back, it would be new, not a deletion to follow);
+    MATLAB's id lists and timestamp are written from the sides as they are now (``local_now``: ndiId -> hash)."""
     state = run.state
+    for ndi_id in [i for i in state.documents if i not in local_now and i not in listing]:
+        state.forget_document(ndi_id)
     for ndi_id in local_now.keys() & listing.keys():
         if ndi_id in plan.conflicts:
             continue
