@@ -4,6 +4,8 @@ live remote is re-checked. All against the local server over HTTP."""
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -11,12 +13,15 @@ from typing import Any
 
 import pytest
 
-from ndicloud.api import CloudClient, documents
+from ndicloud.api import CloudClient, documents, transfer
+from ndicloud.api import files as cloud_files
 from ndicloud.core import Dataset, Document
 from ndicloud.sync import (
+    download_new,
     mirror_from_remote,
     mirror_to_remote,
     two_way_sync,
+    upload_new,
 )
 from ndicloud.transfers.report import TransferReport
 from sync_helpers import (
@@ -25,9 +30,12 @@ from sync_helpers import (
     edit_in_cloud,
     linked_pair,
     local_contents,
+    new_doc,
     remote_contents,
     remote_listing,
 )
+
+from fixture_facts import FILE_NAME
 
 
 def acted(report: TransferReport, action: str, kind: str = "document") -> list[str]:
@@ -306,3 +314,142 @@ def test_a_document_gone_from_both_sides_is_new_when_it_comes_back(tmp_path: Pat
     assert report.counts("document") == {"downloaded": 1} and acted(report, "downloaded") == [doc1]
     assert sorted(local_contents(path)) == sorted(remote_listing(cloud_id, sync_client)) == sorted(
         d.id for d in made.values())
+
+
+# -- 4. files of documents that are already in the cloud (NDI-matlab#805) -----------------------------------
+
+
+def doc_with_file(path: Path, name: str, payload: bytes, scratch: Path) -> tuple[Document, str]:
+    """Add a demoNDI document carrying one file (ingested into ``.ndi/files``); the document and the file uid."""
+    source = scratch / f"{name}.bin"
+    source.write_bytes(payload)
+    with Dataset.open(path, readonly=False) as dataset:
+        doc = Document.new("demoNDI", session_id=dataset.id, name=name, file_list=[FILE_NAME, "other.ext"])
+        uid = doc.add_file(FILE_NAME, str(source))["uid"]
+        dataset.add_documents(doc)
+    return doc, uid
+
+
+def cloud_bytes(cloud_id: str, api: CloudClient, uid: str, scratch: Path) -> bytes:
+    """The bytes the cloud holds for a file uid, downloaded through its presigned URL."""
+    url = cloud_files.get_file_details(cloud_id, uid, client=api)["downloadUrl"]
+    target = scratch / f"cloud-{uid}"
+    transfer.get_file(url, target, client=api)
+    return target.read_bytes()
+
+
+def uploaded_files(cloud_id: str, api: CloudClient) -> dict[str, int | None]:
+    return {f.uid: f.size for f in cloud_files.list_files(cloud_id, client=api) if f.uploaded}
+
+
+@pytest.mark.parametrize("mode", [upload_new, two_way_sync])
+def test_bytes_that_appear_after_their_document_was_uploaded_are_sent(tmp_path: Path, sync_client: CloudClient,
+                                                                      mode: Callable[..., TransferReport]):
+    path, cloud_id, _ = linked_pair(tmp_path, sync_client, [], [])
+    payload = b"recorded later " * 100
+    doc, uid = doc_with_file(path, "recording", payload, tmp_path)
+    ingested = path / ".ndi" / "files" / uid
+    aside = tmp_path / "aside.bin"
+    ingested.rename(aside)  # the bytes are not here yet
+    refused = mode(path, options=QUIET, client=sync_client)
+    assert not refused.success and acted(refused, "failed", "file") == [uid] and doc.id in detail(refused, uid)
+    first = mode(path, options=replace(QUIET, allow_missing_files=True), client=sync_client)
+    assert first.success, first.message
+    assert acted(first, "skipped", "file") == [uid] and uid not in uploaded_files(cloud_id, sync_client)
+    assert list(remote_listing(cloud_id, sync_client)) == [doc.id]
+    aside.rename(ingested)  # now they are
+    second = mode(path, options=QUIET, client=sync_client)
+    assert second.success, second.message
+    assert second.counts("document") == {} and acted(second, "uploaded", "file") == [uid]
+    assert uploaded_files(cloud_id, sync_client) == {uid: len(payload)}
+    assert cloud_bytes(cloud_id, sync_client, uid, tmp_path) == payload
+    assert len(remote_listing(cloud_id, sync_client)[doc.id]) == 1  # the document was not sent again
+    third = mode(path, options=QUIET, client=sync_client)
+    assert third.success and acted(third, "uploaded", "file") == [] and third.counts("document") == {}
+
+
+def test_a_file_added_to_a_synced_document_goes_with_its_new_version(tmp_path: Path, sync_client: CloudClient):
+    path, cloud_id, _ = linked_pair(tmp_path, sync_client, [], [])
+    doc, first_uid = doc_with_file(path, "recording", b"first file", tmp_path)
+    assert two_way_sync(path, options=QUIET, client=sync_client).success
+    assert set(uploaded_files(cloud_id, sync_client)) == {first_uid}
+    second = tmp_path / "second.bin"
+    second.write_bytes(b"a second file, added later")
+    with Dataset.open(path, readonly=False) as dataset:
+        changed = dataset.get(doc.id)
+        second_uid = changed.add_file("other.ext", str(second), delete_original=False)["uid"]
+        dataset.store.add(changed, replace=True)
+    report = two_way_sync(path, options=QUIET, client=sync_client)
+    assert report.success, report.message
+    assert acted(report, "updated_remote") == [doc.id] and acted(report, "uploaded", "file") == [second_uid]
+    assert uploaded_files(cloud_id, sync_client) == {first_uid: len(b"first file"),
+                                                     second_uid: len(b"a second file, added later")}
+    assert cloud_bytes(cloud_id, sync_client, second_uid, tmp_path) == second.read_bytes()
+    assert local_contents(path) == remote_contents(cloud_id, sync_client, tmp_path)
+
+
+# -- 5. a failed bulk job fails the sync --------------------------------------------------------------------
+
+
+def folder_bytes(path: Path) -> dict[str, str]:
+    """sha256 of every file under the dataset folder (database, files, sync state, locks), by relative path."""
+    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def cloud_picture(cloud_id: str, api: CloudClient, scratch: Path) -> tuple[Any, ...]:
+    """All a client can see of a cloud dataset: its listing (cloud ids), contents and files."""
+    listing = {ndi_id: sorted(copies) for ndi_id, copies in remote_listing(cloud_id, api).items()}
+    files = sorted((f.uid, f.uploaded, f.size) for f in cloud_files.list_files(cloud_id, client=api))
+    return listing, remote_contents(cloud_id, api, scratch), files
+
+
+def differing_pair(tmp_path: Path, api: CloudClient) -> tuple[Path, str, dict[str, Document]]:
+    """A synced pair, then: doc1 edited here, doc2 edited in the cloud, doc3 edited on both sides, doc4
+    deleted here, doc5 deleted in the cloud, new4 added here only, new5 added in the cloud only."""
+    path, cloud_id, made = synced_pair(tmp_path, api, [f"doc{n}" for n in range(1, 7)])
+    edit(path, made["doc1"].id, value="here")
+    edit_in_cloud(cloud_id, api, made["doc2"].id, tmp_path, value="there")
+    edit(path, made["doc3"].id, value="here")
+    edit_in_cloud(cloud_id, api, made["doc3"].id, tmp_path, value="there")
+    delete_here(path, made["doc4"].id)
+    delete_in_cloud(cloud_id, api, made["doc5"].id)
+    with Dataset.open(path, readonly=False) as dataset:
+        made["new4"] = new_doc(dataset.id, "new4")
+        made["new5"] = new_doc(dataset.id, "new5")
+        dataset.add_documents(made["new4"])
+    documents.add_document(cloud_id, made["new5"], client=api)
+    return path, cloud_id, made
+
+
+def fail_a_bulk_job(cloud_id: str, api: CloudClient, scratch: Path) -> str:
+    """Send the cloud a zip of files it cannot read, as a broken client would; the failed job's id."""
+    url, job_id = cloud_files.get_file_collection_upload_url(cloud_id, client=api)
+    assert job_id
+    garbage = scratch / "garbage.zip"
+    garbage.write_bytes(b"this is not a zip file")
+    transfer.put_file(url, garbage, client=api)
+    deadline = time.monotonic() + 20
+    while cloud_files.get_bulk_upload_status(job_id, client=api).state != "failed":
+        assert time.monotonic() < deadline, "the server never failed the job"
+        time.sleep(0.05)
+    return job_id
+
+
+MODES = {"download_new": download_new, "upload_new": upload_new, "mirror_to_remote": mirror_to_remote,
+         "mirror_from_remote": mirror_from_remote, "two_way_sync": two_way_sync}
+
+
+@pytest.mark.parametrize(("mode", "dry_run"), [*((mode, False) for mode in sorted(MODES)), ("two_way_sync", True)])
+def test_a_failed_bulk_job_fails_the_sync_and_changes_nothing(tmp_path: Path, sync_client: CloudClient, mode: str,
+                                                              dry_run: bool):
+    """Every mode stops before doing anything; a dry run too (its plan would be a plan that is not run)."""
+    path, cloud_id, _ = differing_pair(tmp_path, sync_client)
+    job_id = fail_a_bulk_job(cloud_id, sync_client, tmp_path)
+    here, there = folder_bytes(path), cloud_picture(cloud_id, sync_client, tmp_path)
+    report = MODES[mode](path, options=replace(QUIET, dry_run=dry_run), client=sync_client)
+    assert not report.success
+    assert job_id in report.message and "failed" in report.message
+    assert acted(report, "failed", "dataset") == [cloud_id]
+    assert report.counts("document") == {} and report.counts("file") == {}
+    assert folder_bytes(path) == here and cloud_picture(cloud_id, sync_client, tmp_path) == there

@@ -59,10 +59,16 @@ def wait_for_all_bulk_uploads(dataset_id: str, *, since: str | None = None, back
     else:
         raise WaitTimeout(f"dataset {dataset_id} still has {len(active)} bulk upload job(s) running "
                           f"({', '.join(job.job_id for job in active)})")
-    if not fail_on_failed:
-        return
+    if fail_on_failed:
+        fail_on_failed_bulk_uploads(dataset_id, since=since, client=cloud)
+
+
+def fail_on_failed_bulk_uploads(dataset_id: str, *, since: str | None = None,
+                                client: CloudClient | None = None) -> None:
+    """Raise TransferError naming every failed zip-upload job of the dataset (created at or after ``since``, an
+    ISO timestamp, when given); one request, no waiting (a dry run asks this without waiting for jobs)."""
     after = _moment(since) if since else None
-    failed = [job for job in list_bulk_uploads(dataset_id, state="failed", client=cloud)
+    failed = [job for job in list_bulk_uploads(dataset_id, state="failed", client=resolve(client))
               if after is None or (_moment(job.raw.get("createdAt")) or after) >= after]
     if failed:
         reasons = "; ".join(f"{job.job_id}: {job.error or 'no reason given'}" for job in failed)

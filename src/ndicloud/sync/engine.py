@@ -1,6 +1,7 @@
 """``sync_dataset``: list both sides, plan, act, verify, then record (sync.md §3).
 
-1. Resolve the link; wait for the dataset's bulk-upload jobs and fail if one failed since the last sync.
+1. Resolve the link; wait for the dataset's bulk-upload jobs (a dry run does not wait) and fail if one failed
+   since the last sync.
 2. Settle what an interrupted run sent (and finish its replacements); take both inventories.
 3. Fetch the cloud contents the mode must compare and does not know; plan; apply the conflict policy.
 4. A dry run stops here with the plan. Otherwise: send (new documents, then new versions, whose old cloud
@@ -136,7 +137,8 @@ def _run(dataset: Dataset, cloud_id: str, mode: SyncMode, options: SyncOptions, 
         replaced = pending_replacements(state)
         listing = settle_pending(cloud_id, state, client=client, timeout_s=options.ingest_timeout_s)
         listing = _finish_replacements(cloud_id, replaced, listing, client)
-    else:
+    else:  # no waiting, but a failed job stops a dry run as it would stop the real one
+        waiters.fail_on_failed_bulk_uploads(cloud_id, since=_since(state), client=client)
         listing = remote_documents(cloud_id, client)
     inventory = LocalInventory()
     for _ in inventory.scan(dataset):
