@@ -406,7 +406,7 @@ def cloud_picture(cloud_id: str, api: CloudClient, scratch: Path) -> tuple[Any, 
 
 def differing_pair(tmp_path: Path, api: CloudClient) -> tuple[Path, str, dict[str, Document]]:
     """A synced pair, then: doc1 edited here, doc2 edited in the cloud, doc3 edited on both sides, doc4
-    deleted here, doc5 deleted in the cloud, new4 added here only, new5 added in the cloud only."""
+    deleted here, doc5 deleted in the cloud, new4 (with a file) added here only, new5 added in the cloud only."""
     path, cloud_id, made = synced_pair(tmp_path, api, [f"doc{n}" for n in range(1, 7)])
     edit(path, made["doc1"].id, value="here")
     edit_in_cloud(cloud_id, api, made["doc2"].id, tmp_path, value="there")
@@ -414,10 +414,9 @@ def differing_pair(tmp_path: Path, api: CloudClient) -> tuple[Path, str, dict[st
     edit_in_cloud(cloud_id, api, made["doc3"].id, tmp_path, value="there")
     delete_here(path, made["doc4"].id)
     delete_in_cloud(cloud_id, api, made["doc5"].id)
-    with Dataset.open(path, readonly=False) as dataset:
-        made["new4"] = new_doc(dataset.id, "new4")
+    made["new4"], _ = doc_with_file(path, "new4", b"bytes of new4", tmp_path)
+    with Dataset.open(path) as dataset:
         made["new5"] = new_doc(dataset.id, "new5")
-        dataset.add_documents(made["new4"])
     documents.add_document(cloud_id, made["new5"], client=api)
     return path, cloud_id, made
 
@@ -453,3 +452,52 @@ def test_a_failed_bulk_job_fails_the_sync_and_changes_nothing(tmp_path: Path, sy
     assert acted(report, "failed", "dataset") == [cloud_id]
     assert report.counts("document") == {} and report.counts("file") == {}
     assert folder_bytes(path) == here and cloud_picture(cloud_id, sync_client, tmp_path) == there
+
+
+# -- 7. a dry run changes nothing, and its plan is what the real run does ------------------------------------
+
+PLAN_ACTIONS = {"upload": "uploaded", "download": "downloaded", "update_remote": "updated_remote",
+                "update_local": "updated_local", "delete_remote": "deleted_remote", "delete_local": "deleted_local"}
+DRY_CASES = {  # mode, options, the plan for differing_pair by document name (sync.md §3)
+    "upload_new": ("upload_new", {}, {"upload": ["new4"]}),
+    "download_new": ("download_new", {}, {"download": ["new5"]}),
+    "mirror_to_remote": ("mirror_to_remote", {}, {"upload": ["doc5", "new4"], "delete_remote": ["doc4", "new5"],
+                                                  "update_remote": ["doc1", "doc2", "doc3"]}),
+    "mirror_from_remote": ("mirror_from_remote", {}, {"download": ["doc4", "new5"], "delete_local": ["doc5", "new4"],
+                                                      "update_local": ["doc1", "doc2", "doc3"]}),
+    "two_way_sync": ("two_way_sync", {}, {"upload": ["doc5", "new4"], "download": ["doc4", "new5"],
+                                          "update_remote": ["doc1"], "update_local": ["doc2"],
+                                          "conflicts": ["doc3"]}),
+    "two_way_sync-propagate-newer": (  # equal datestamps: the local copy of doc3 wins
+        "two_way_sync", {"propagate_deletions": True, "conflict": "newer"},
+        {"upload": ["new4"], "download": ["new5"], "delete_remote": ["doc4"], "delete_local": ["doc5"],
+         "update_remote": ["doc1", "doc3"], "update_local": ["doc2"]}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DRY_CASES))
+def test_a_dry_run_leaves_both_sides_byte_identical_and_plans_the_real_run(tmp_path: Path, sync_client: CloudClient,
+                                                                           case: str):
+    mode, overrides, expected = DRY_CASES[case]
+    path, cloud_id, made = differing_pair(tmp_path, sync_client)
+    named = {doc.id: name for name, doc in made.items()}
+    assert (path / ".ndi" / "did-sqlite.sqlite").is_file() and (path / ".ndi" / "sync" / "index.json").is_file()
+    here, there = folder_bytes(path), cloud_picture(cloud_id, sync_client, tmp_path)
+    options = replace(QUIET, **overrides)
+    dry = MODES[mode](path, options=replace(options, dry_run=True), client=sync_client)
+    assert folder_bytes(path) == here and cloud_picture(cloud_id, sync_client, tmp_path) == there
+    assert dry.plan is not None
+    assert [item for item in dry.items if item.action != "conflict"] == []  # nothing done, conflicts shown
+    plan = {key: [named[i] for i in (dry.plan[key] if key != "conflicts" else sorted(dry.plan[key]))]
+            for key in [*PLAN_ACTIONS, "conflicts"]}
+    assert {key: sorted(names) for key, names in plan.items() if names} == expected
+    uploads_files = mode in ("upload_new", "mirror_to_remote", "two_way_sync")
+    assert len(dry.plan["filesToUpload"]) == (1 if uploads_files else 0)
+
+    real = MODES[mode](path, options=options, client=sync_client)
+    assert real.plan == dry.plan
+    for key, action in PLAN_ACTIONS.items():
+        assert acted(real, action) == dry.plan[key], (key, real.message)
+    assert acted(real, "conflict") == sorted(dry.plan["conflicts"])
+    assert acted(real, "uploaded", "file") == dry.plan["filesToUpload"]
+    assert real.success == (not dry.plan["conflicts"]), real.message
