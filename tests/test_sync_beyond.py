@@ -501,3 +501,128 @@ def test_a_dry_run_leaves_both_sides_byte_identical_and_plans_the_real_run(tmp_p
     assert acted(real, "conflict") == sorted(dry.plan["conflicts"])
     assert acted(real, "uploaded", "file") == dry.plan["filesToUpload"]
     assert real.success == (not dry.plan["conflicts"]), real.message
+
+
+# -- 8. the live remote is re-checked; two copies of a dataset edit through the cloud -------------------------
+
+
+def test_upload_new_without_state_sends_only_what_the_live_cloud_lacks(tmp_path: Path, sync_client: CloudClient):
+    path, cloud_id, made = linked_pair(tmp_path, sync_client, ["mine", "shared"], [])
+    documents.add_document(cloud_id, made["shared"], client=sync_client)  # another client sent it already
+    assert not (path / ".ndi" / "sync" / "index.json").exists()
+    report = upload_new(path, options=QUIET, client=sync_client)
+    assert report.success, report.message
+    assert report.counts("document") == {"uploaded": 1} and acted(report, "uploaded") == [made["mine"].id]
+    listing = remote_listing(cloud_id, sync_client)
+    assert sorted(listing) == sorted([made["mine"].id, made["shared"].id])
+    assert all(len(copies) == 1 for copies in listing.values())  # nothing uploaded twice
+    # new since the last sync here, but sent by someone else meanwhile: the live listing says so
+    with Dataset.open(path, readonly=False) as dataset:
+        made["later"] = new_doc(dataset.id, "later")
+        dataset.add_documents(made["later"])
+    documents.add_document(cloud_id, made["later"], client=sync_client)
+    again = upload_new(path, options=QUIET, client=sync_client)
+    assert again.success and again.counts("document") == {}, again.message
+    assert len(remote_listing(cloud_id, sync_client)[made["later"].id]) == 1
+
+
+def test_download_new_without_state_fetches_remote_minus_local(tmp_path: Path, sync_client: CloudClient):
+    path, cloud_id, made = linked_pair(tmp_path, sync_client, ["shared", "mine"], ["theirs"])
+    cloud_version = made["shared"].to_dict()
+    cloud_version["demoNDI"]["value"] = "the cloud's version"
+    documents.add_document(cloud_id, cloud_version, client=sync_client)
+    here = local_contents(path)
+    report = download_new(path, options=QUIET, client=sync_client)
+    assert report.success, report.message
+    assert report.counts("document") == {"downloaded": 1} and acted(report, "downloaded") == [made["theirs"].id]
+    after = local_contents(path)
+    assert {i: after[i] for i in here} == here  # what was here stays as it was, "shared" included
+    assert sorted(after) == sorted(d.id for d in made.values())
+
+
+def test_two_copies_of_a_dataset_exchange_edits_through_the_cloud(tmp_path: Path, sync_client: CloudClient):
+    from ndicloud.download import download_dataset
+
+    first, cloud_id, made = synced_pair(tmp_path, sync_client, ["doc1", "doc2", "doc3"])
+    down = download_dataset(cloud_id, tmp_path / "second", client=sync_client)
+    assert down.success, down.message
+    second = Path(down.local_path or "")
+    doc1, doc2 = made["doc1"].id, made["doc2"].id
+    edit(second, doc1, value="from the second copy")
+    sent = two_way_sync(second, options=QUIET, client=sync_client)
+    assert sent.success and sent.counts("document") == {"updated_remote": 1}, sent.message
+    came = two_way_sync(first, options=QUIET, client=sync_client)
+    assert came.success and came.counts("document") == {"updated_local": 1}, came.message
+    assert local_contents(first) == local_contents(second) == remote_contents(cloud_id, sync_client, tmp_path)
+    edit(first, doc2, value="first")
+    edit(second, doc2, value="second")
+    assert two_way_sync(first, options=QUIET, client=sync_client).counts("document") == {"updated_remote": 1}
+    clash = two_way_sync(second, options=QUIET, client=sync_client)
+    assert not clash.success and acted(clash, "conflict") == [doc2]
+    settled = two_way_sync(second, options=replace(QUIET, conflict="remote"), client=sync_client)
+    assert settled.success and acted(settled, "updated_local") == [doc2], settled.message
+    assert local_contents(first) == local_contents(second) == remote_contents(cloud_id, sync_client, tmp_path)
+
+
+def test_a_cloud_edit_of_a_document_with_a_file_replaces_it_here_and_keeps_the_bytes(tmp_path: Path,
+                                                                                   sync_client: CloudClient):
+    path, cloud_id, _ = linked_pair(tmp_path, sync_client, [], [])
+    doc, uid = doc_with_file(path, "recording", b"the recorded bytes", tmp_path)
+    assert two_way_sync(path, options=QUIET, client=sync_client).success
+    edit_in_cloud(cloud_id, sync_client, doc.id, tmp_path, value="annotated in the cloud")
+    report = two_way_sync(path, options=QUIET, client=sync_client)
+    assert report.success, report.message
+    assert report.counts("document") == {"updated_local": 1} and report.counts("file") == {"skipped": 1}
+    with Dataset.open(path) as dataset:
+        assert dataset.get(doc.id).properties["demoNDI"]["value"] == "annotated in the cloud"
+        assert [(b.uid, b.present, b.path.read_bytes()) for b in dataset.binaries()] == [
+            (uid, True, b"the recorded bytes")]
+    assert local_contents(path) == remote_contents(cloud_id, sync_client, tmp_path)
+    again = two_way_sync(path, options=QUIET, client=sync_client)
+    assert again.success and again.counts("document") == {} and acted(again, "uploaded", "file") == []
+
+
+def test_an_edit_in_place_in_the_cloud_is_found_when_contents_are_checked(tmp_path: Path, sync_client: CloudClient):
+    path, cloud_id, made = synced_pair(tmp_path, sync_client, ["doc1", "doc2"])
+    doc1 = made["doc1"].id
+    (api_id,) = remote_listing(cloud_id, sync_client)[doc1]
+    properties = documents.get_document(cloud_id, api_id, client=sync_client)
+    properties.pop("id", None)
+    properties["demoNDI"]["value"] = "edited in place by another tool"
+    documents.update_document(cloud_id, api_id, properties, client=sync_client)  # same cloud id
+    cheap = two_way_sync(path, options=QUIET, client=sync_client)  # one listing: the cloud ids are unchanged
+    assert cheap.success and cheap.counts("document") == {}, cheap.message
+    checked = two_way_sync(path, options=replace(QUIET, check_remote_content=True), client=sync_client)
+    assert checked.success, checked.message
+    assert checked.counts("document") == {"updated_local": 1} and acted(checked, "updated_local") == [doc1]
+    assert values(path, cloud_id, sync_client, doc1) == ("edited in place by another tool",) * 2
+
+
+def test_documents_that_differ_and_were_never_synced_are_a_conflict(tmp_path: Path, sync_client: CloudClient):
+    path, cloud_id, made = linked_pair(tmp_path, sync_client, ["doc1"], [])
+    cloud_version = made["doc1"].to_dict()
+    cloud_version["demoNDI"]["value"] = "the cloud's"
+    documents.add_document(cloud_id, cloud_version, client=sync_client)
+    report = two_way_sync(path, options=QUIET, client=sync_client)
+    assert not report.success and acted(report, "conflict") == [made["doc1"].id]
+    assert "never synced" in detail(report, made["doc1"].id)
+    settled = two_way_sync(path, options=replace(QUIET, conflict="local"), client=sync_client)
+    assert settled.success and acted(settled, "updated_remote") == [made["doc1"].id], settled.message
+    assert values(path, cloud_id, sync_client, made["doc1"].id) == (1, 1)
+
+
+def test_the_same_edit_made_on_both_sides_is_recorded_as_in_sync(tmp_path: Path, sync_client: CloudClient):
+    path, cloud_id, made = synced_pair(tmp_path, sync_client, ["doc1", "doc2"])
+    doc1 = made["doc1"].id
+    edit(path, doc1, value="agreed")
+    (api_id,) = remote_listing(cloud_id, sync_client)[doc1]
+    properties = documents.get_document(cloud_id, api_id, client=sync_client)
+    properties.pop("id", None)
+    properties["demoNDI"]["value"] = "agreed"
+    documents.update_document(cloud_id, api_id, properties, client=sync_client)  # in place, the same change
+    checked = two_way_sync(path, options=replace(QUIET, check_remote_content=True), client=sync_client)
+    assert checked.success and checked.counts("document") == {}, checked.message
+    listing = remote_listing(cloud_id, sync_client)
+    cheap = two_way_sync(path, options=QUIET, client=sync_client)  # the state knows both sides agree
+    assert cheap.success and cheap.counts("document") == {}, cheap.message
+    assert remote_listing(cloud_id, sync_client) == listing

@@ -362,12 +362,14 @@ def _record_in_sync(run: _Run, plan: SyncPlan, listing: dict[str, list[str]], lo
 
 
 def _remote_hash(run: _Run, ndi_id: str, copies: list[str]) -> str | None:
-    """The content hash of the cloud copies ``copies`` of a document, if known: recorded in the state for
-    exactly these cloud ids, or fetched in this run from the copies listed then. A hash recorded for other
-    cloud ids says nothing about these (another copy of the toolkit replaced the document since)."""
+    """The content hash of the cloud copies ``copies`` of a document, if known: fetched in this run from these
+    very copies (which also finds an edit in place), or recorded in the state for exactly these cloud ids. A
+    hash recorded for other cloud ids says nothing about these (another copy of the toolkit replaced the
+    document since)."""
+    fetched = run.contents.hashes.get(ndi_id)
+    if fetched is not None and set(run.listing.get(ndi_id, ())) == set(copies):
+        return fetched
     entry = run.state.documents.get(ndi_id)
     if isinstance(entry, dict) and entry.get("remote") and set(entry.get("apiIds") or ()) == set(copies):
         return str(entry["remote"])
-    if set(run.listing.get(ndi_id, ())) == set(copies):
-        return run.contents.hashes.get(ndi_id)
     return None
