@@ -626,3 +626,19 @@ def test_the_same_edit_made_on_both_sides_is_recorded_as_in_sync(tmp_path: Path,
     cheap = two_way_sync(path, options=QUIET, client=sync_client)  # the state knows both sides agree
     assert cheap.success and cheap.counts("document") == {}, cheap.message
     assert remote_listing(cloud_id, sync_client) == listing
+
+
+@pytest.mark.parametrize("allow", [False, True], ids=["refused", "allowed"])
+def test_a_dry_run_reports_a_missing_file_as_the_real_run_does(tmp_path: Path, sync_client: CloudClient,
+                                                               allow: bool):
+    path, _, _ = linked_pair(tmp_path, sync_client, [], [])
+    doc, uid = doc_with_file(path, "recording", b"bytes that went missing", tmp_path)
+    (path / ".ndi" / "files" / uid).unlink()
+    options = replace(QUIET, allow_missing_files=allow)
+    dry = upload_new(path, options=replace(options, dry_run=True), client=sync_client)
+    assert dry.plan is not None and list(dry.plan["filesMissing"]) == [uid] and doc.id in dry.plan["filesMissing"][uid]
+    real = upload_new(path, options=options, client=sync_client)
+    outcome = "skipped" if allow else "failed"
+    assert acted(dry, outcome, "file") == acted(real, outcome, "file") == [uid]
+    assert dry.success == real.success == allow
+    assert acted(dry, "uploaded") == [] and acted(real, "uploaded") == [doc.id]

@@ -159,6 +159,8 @@ def _run(dataset: Dataset, cloud_id: str, mode: SyncMode, options: SyncOptions, 
             reporter.line(line)
         for ndi_id, why in plan.conflicts.items():
             report.record("document", ndi_id, "conflict", why)
+        for uid, why in plan.files_missing.items():  # as the real run reports them
+            report.record("file", uid, "skipped" if options.allow_missing_files else "failed", why)
         return
     _act(run, plan, reporter, remote_file_list)
 
