@@ -1,6 +1,7 @@
 """Sync behaviour beyond NDI-matlab (sync.md §3, §9): one-sided edits follow, two-sided edits are conflicts,
-deletions follow when asked, files of synced documents are sent, a failed bulk job stops a sync, and the
-live remote is re-checked. All against the local server over HTTP."""
+deletions follow when asked, files of synced documents are sent, a failed bulk job stops a sync, a dry run
+changes nothing and plans what the real run does, and the live remote is re-checked. All against the local
+server over HTTP."""
 
 from __future__ import annotations
 
@@ -73,11 +74,16 @@ def change_in_cloud(cloud_id: str, api: CloudClient, doc_id: str, change: Callab
     documents.bulk_delete_documents(cloud_id, old, client=api)
 
 
-def hash_of(properties: dict[str, Any]) -> str:
-    return Document(properties).content_hash()
+def edit_in_place(cloud_id: str, api: CloudClient, doc_id: str, value: Any) -> None:
+    """Change a cloud document as another tool may: replaced in place (PUT), keeping its one cloud id."""
+    (api_id,) = remote_listing(cloud_id, api)[doc_id]
+    properties = documents.get_document(cloud_id, api_id, client=api)
+    properties.pop("id", None)
+    properties["demoNDI"]["value"] = value
+    documents.update_document(cloud_id, api_id, properties, client=api)
 
 
-# -- 1. a content edit on one side propagates ---------------------------------------------------------------
+# -- a content edit on one side propagates ---------------------------------------------------------------------
 
 
 def test_local_edit_goes_to_the_cloud_in_two_way_sync(tmp_path: Path, sync_client: CloudClient):
@@ -161,7 +167,7 @@ def test_mirrors_without_update_changed_leave_changed_documents_alone(tmp_path: 
     assert local_contents(path) == remote_contents(cloud_id, sync_client, tmp_path)
 
 
-# -- 2. an edit on both sides is a conflict -----------------------------------------------------------------
+# -- an edit on both sides is a conflict -----------------------------------------------------------------------
 
 
 def edited_on_both_sides(tmp_path: Path, api: CloudClient) -> tuple[Path, str, str, str]:
@@ -235,7 +241,7 @@ def test_a_conflict_is_resolved_by_the_newer_datestamp(tmp_path: Path, sync_clie
     assert local_contents(path) == remote_contents(cloud_id, sync_client, tmp_path)
 
 
-# -- 3. deletions --------------------------------------------------------------------------------------------
+# -- deletions -------------------------------------------------------------------------------------------------
 
 
 def delete_here(path: Path, doc_id: str) -> None:
@@ -316,7 +322,7 @@ def test_a_document_gone_from_both_sides_is_new_when_it_comes_back(tmp_path: Pat
         d.id for d in made.values())
 
 
-# -- 4. files of documents that are already in the cloud (NDI-matlab#805) -----------------------------------
+# -- files of documents that are already in the cloud (NDI-matlab#805) -----------------------------------------
 
 
 def doc_with_file(path: Path, name: str, payload: bytes, scratch: Path) -> tuple[Document, str]:
@@ -388,7 +394,7 @@ def test_a_file_added_to_a_synced_document_goes_with_its_new_version(tmp_path: P
     assert local_contents(path) == remote_contents(cloud_id, sync_client, tmp_path)
 
 
-# -- 5. a failed bulk job fails the sync --------------------------------------------------------------------
+# -- a failed bulk job fails the sync --------------------------------------------------------------------------
 
 
 def folder_bytes(path: Path) -> dict[str, str]:
@@ -454,7 +460,7 @@ def test_a_failed_bulk_job_fails_the_sync_and_changes_nothing(tmp_path: Path, sy
     assert folder_bytes(path) == here and cloud_picture(cloud_id, sync_client, tmp_path) == there
 
 
-# -- 7. a dry run changes nothing, and its plan is what the real run does ------------------------------------
+# -- a dry run changes nothing, and its plan is what the real run does -----------------------------------------
 
 PLAN_ACTIONS = {"upload": "uploaded", "download": "downloaded", "update_remote": "updated_remote",
                 "update_local": "updated_local", "delete_remote": "deleted_remote", "delete_local": "deleted_local"}
@@ -503,7 +509,23 @@ def test_a_dry_run_leaves_both_sides_byte_identical_and_plans_the_real_run(tmp_p
     assert real.success == (not dry.plan["conflicts"]), real.message
 
 
-# -- 8. the live remote is re-checked; two copies of a dataset edit through the cloud -------------------------
+@pytest.mark.parametrize("allow", [False, True], ids=["refused", "allowed"])
+def test_a_dry_run_reports_a_missing_file_as_the_real_run_does(tmp_path: Path, sync_client: CloudClient,
+                                                               allow: bool):
+    path, _, _ = linked_pair(tmp_path, sync_client, [], [])
+    doc, uid = doc_with_file(path, "recording", b"bytes that went missing", tmp_path)
+    (path / ".ndi" / "files" / uid).unlink()
+    options = replace(QUIET, allow_missing_files=allow)
+    dry = upload_new(path, options=replace(options, dry_run=True), client=sync_client)
+    assert dry.plan is not None and list(dry.plan["filesMissing"]) == [uid] and doc.id in dry.plan["filesMissing"][uid]
+    real = upload_new(path, options=options, client=sync_client)
+    outcome = "skipped" if allow else "failed"
+    assert acted(dry, outcome, "file") == acted(real, outcome, "file") == [uid]
+    assert dry.success == real.success == allow
+    assert acted(dry, "uploaded") == [] and acted(real, "uploaded") == [doc.id]
+
+
+# -- the live remote is re-checked; two copies of a dataset edit through the cloud -----------------------------
 
 
 def test_upload_new_without_state_sends_only_what_the_live_cloud_lacks(tmp_path: Path, sync_client: CloudClient):
@@ -564,6 +586,9 @@ def test_two_copies_of_a_dataset_exchange_edits_through_the_cloud(tmp_path: Path
     assert local_contents(first) == local_contents(second) == remote_contents(cloud_id, sync_client, tmp_path)
 
 
+# -- edits with files, edits in place, copies that were never synced -------------------------------------------
+
+
 def test_a_cloud_edit_of_a_document_with_a_file_replaces_it_here_and_keeps_the_bytes(tmp_path: Path,
                                                                                    sync_client: CloudClient):
     path, cloud_id, _ = linked_pair(tmp_path, sync_client, [], [])
@@ -585,11 +610,7 @@ def test_a_cloud_edit_of_a_document_with_a_file_replaces_it_here_and_keeps_the_b
 def test_an_edit_in_place_in_the_cloud_is_found_when_contents_are_checked(tmp_path: Path, sync_client: CloudClient):
     path, cloud_id, made = synced_pair(tmp_path, sync_client, ["doc1", "doc2"])
     doc1 = made["doc1"].id
-    (api_id,) = remote_listing(cloud_id, sync_client)[doc1]
-    properties = documents.get_document(cloud_id, api_id, client=sync_client)
-    properties.pop("id", None)
-    properties["demoNDI"]["value"] = "edited in place by another tool"
-    documents.update_document(cloud_id, api_id, properties, client=sync_client)  # same cloud id
+    edit_in_place(cloud_id, sync_client, doc1, "edited in place by another tool")
     cheap = two_way_sync(path, options=QUIET, client=sync_client)  # one listing: the cloud ids are unchanged
     assert cheap.success and cheap.counts("document") == {}, cheap.message
     checked = two_way_sync(path, options=replace(QUIET, check_remote_content=True), client=sync_client)
@@ -615,30 +636,10 @@ def test_the_same_edit_made_on_both_sides_is_recorded_as_in_sync(tmp_path: Path,
     path, cloud_id, made = synced_pair(tmp_path, sync_client, ["doc1", "doc2"])
     doc1 = made["doc1"].id
     edit(path, doc1, value="agreed")
-    (api_id,) = remote_listing(cloud_id, sync_client)[doc1]
-    properties = documents.get_document(cloud_id, api_id, client=sync_client)
-    properties.pop("id", None)
-    properties["demoNDI"]["value"] = "agreed"
-    documents.update_document(cloud_id, api_id, properties, client=sync_client)  # in place, the same change
+    edit_in_place(cloud_id, sync_client, doc1, "agreed")  # the same change, in place
     checked = two_way_sync(path, options=replace(QUIET, check_remote_content=True), client=sync_client)
     assert checked.success and checked.counts("document") == {}, checked.message
     listing = remote_listing(cloud_id, sync_client)
     cheap = two_way_sync(path, options=QUIET, client=sync_client)  # the state knows both sides agree
     assert cheap.success and cheap.counts("document") == {}, cheap.message
     assert remote_listing(cloud_id, sync_client) == listing
-
-
-@pytest.mark.parametrize("allow", [False, True], ids=["refused", "allowed"])
-def test_a_dry_run_reports_a_missing_file_as_the_real_run_does(tmp_path: Path, sync_client: CloudClient,
-                                                               allow: bool):
-    path, _, _ = linked_pair(tmp_path, sync_client, [], [])
-    doc, uid = doc_with_file(path, "recording", b"bytes that went missing", tmp_path)
-    (path / ".ndi" / "files" / uid).unlink()
-    options = replace(QUIET, allow_missing_files=allow)
-    dry = upload_new(path, options=replace(options, dry_run=True), client=sync_client)
-    assert dry.plan is not None and list(dry.plan["filesMissing"]) == [uid] and doc.id in dry.plan["filesMissing"][uid]
-    real = upload_new(path, options=options, client=sync_client)
-    outcome = "skipped" if allow else "failed"
-    assert acted(dry, outcome, "file") == acted(real, outcome, "file") == [uid]
-    assert dry.success == real.success == allow
-    assert acted(dry, "uploaded") == [] and acted(real, "uploaded") == [doc.id]
