@@ -30,7 +30,12 @@ from transfers import client_for, make_dataset
 from harness import server_process
 
 SYNC_SCRIPT = """
-import json, resource, sys
+import json, sys
+def peak_rss_mb():
+    # VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts from its parent's size at the fork
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
 from ndicloud.api import CloudClient
 from ndicloud.api.tokens import TokenCache
 from ndicloud.sync import SyncOptions, two_way_sync
@@ -39,7 +44,7 @@ client = CloudClient(base, username="bench@lab.example", password="bench-passwor
 report = two_way_sync(path, options=SyncOptions(verbose=False), client=client)
 print(json.dumps({"success": report.success, "message": report.message, "seconds": report.duration_s,
                   "requests": report.requests, "counts": report.counts("document"),
-                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
 

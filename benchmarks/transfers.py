@@ -41,7 +41,12 @@ from harness import server_process
 
 MIB = 1 << 20
 MEMORY_SCRIPT = """
-import json, resource, sys
+import json, sys
+def peak_rss_mb():
+    # VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts from its parent's size at the fork
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
 from ndicloud.api import CloudClient
 from ndicloud.api.tokens import TokenCache
 from ndicloud.download import download_dataset
@@ -53,7 +58,7 @@ if target == "-":
 else:
     report = download_dataset(path, target, client=client)
 print(json.dumps({"success": report.success, "seconds": report.duration_s,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
 

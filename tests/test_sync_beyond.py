@@ -6,6 +6,7 @@ server over HTTP."""
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -448,16 +449,26 @@ MODES = {"download_new": download_new, "upload_new": upload_new, "mirror_to_remo
 @pytest.mark.parametrize(("mode", "dry_run"), [*((mode, False) for mode in sorted(MODES)), ("two_way_sync", True)])
 def test_a_failed_bulk_job_fails_the_sync_and_changes_nothing(tmp_path: Path, sync_client: CloudClient, mode: str,
                                                               dry_run: bool):
-    """Every mode stops before doing anything; a dry run too (its plan would be a plan that is not run)."""
+    """Every mode stops before doing anything; a dry run too (its plan would be a plan that is not run). The
+    failure is reported once: the sync state notes the job (a dry run writes nothing), and the next run goes on."""
     path, cloud_id, _ = differing_pair(tmp_path, sync_client)
     job_id = fail_a_bulk_job(cloud_id, sync_client, tmp_path)
+    index = str(Path(".ndi") / "sync" / "index.json")
     here, there = folder_bytes(path), cloud_picture(cloud_id, sync_client, tmp_path)
     report = MODES[mode](path, options=replace(QUIET, dry_run=dry_run), client=sync_client)
     assert not report.success
     assert job_id in report.message and "failed" in report.message
     assert acted(report, "failed", "dataset") == [cloud_id]
     assert report.counts("document") == {} and report.counts("file") == {}
-    assert folder_bytes(path) == here and cloud_picture(cloud_id, sync_client, tmp_path) == there
+    after = folder_bytes(path)
+    assert (after == here) if dry_run else ({k: v for k, v in after.items() if k != index}
+                                            == {k: v for k, v in here.items() if k != index})
+    assert cloud_picture(cloud_id, sync_client, tmp_path) == there
+    noted = json.loads((path / index).read_text())["ndiCloudState"][cloud_id].get("reportedFailedJobs", [])
+    assert noted == ([] if dry_run else [job_id])
+    if not dry_run:
+        again = MODES[mode](path, options=replace(QUIET, conflict="local"), client=sync_client)
+        assert acted(again, "failed", "dataset") == [] and job_id not in again.message
 
 
 # -- a dry run changes nothing, and its plan is what the real run does -----------------------------------------

@@ -11,6 +11,7 @@ from .client import CloudClient, default_client
 from .environment import ENVIRONMENTS, base_url_from_environment
 from .errors import (
     AuthError,
+    BulkJobsFailed,
     CloudError,
     ConfigurationError,
     InvalidArgument,
@@ -31,6 +32,7 @@ __all__ = [
     "AuthError",
     "Backoff",
     "BulkJob",
+    "BulkJobsFailed",
     "CloudClient",
     "CloudError",
     "ComputeSession",

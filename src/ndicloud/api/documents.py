@@ -7,6 +7,7 @@ wherever properties are. NaN and Infinity travel as bare tokens up and come back
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -199,5 +200,6 @@ def get_uploaded_document_ids(dataset_id: str, *, client: CloudClient | None = N
     """NDI id -> every cloud id carrying it (duplicates stay visible, cloud-api §7)."""
     uploaded: dict[str, list[str]] = {}
     for summary in iter_documents(dataset_id, client=client):
-        uploaded.setdefault(summary.ndi_id, []).append(summary.id)
+        # interned: a sync holds each ndiId in several tables at once, and a large dataset has many
+        uploaded.setdefault(sys.intern(summary.ndi_id), []).append(summary.id)
     return uploaded

@@ -61,6 +61,14 @@ class TransferError(CloudError):
     """A presigned upload or download, or an asynchronous job, did not complete."""
 
 
+class BulkJobsFailed(TransferError):
+    """Zip-upload jobs of a dataset failed; ``job_ids`` names them."""
+
+    def __init__(self, message: str, job_ids: list[str]):
+        super().__init__(message)
+        self.job_ids = job_ids
+
+
 class WaitTimeout(CloudError, TimeoutError):
     """Something the service does later (ingestion, publication, a job) did not happen within the wait."""
 

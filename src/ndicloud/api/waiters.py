@@ -6,11 +6,12 @@ without the wanted state; a failed job raises at once with the service's reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from .client import CloudClient, resolve
 from .datasets import get_dataset
-from .errors import TransferError, WaitTimeout
+from .errors import BulkJobsFailed, TransferError, WaitTimeout
 from .files import get_bulk_upload_status, list_bulk_uploads
 from .models import BulkJob, Dataset
 from .retry import Backoff
@@ -44,11 +45,13 @@ def wait_for_bulk_upload(job_id: str, *, backoff: Backoff | None = None,
 
 
 def wait_for_all_bulk_uploads(dataset_id: str, *, since: str | None = None, backoff: Backoff | None = None,
-                              fail_on_failed: bool = True, client: CloudClient | None = None) -> None:
+                              fail_on_failed: bool = True, ignore: Iterable[str] = (),
+                              client: CloudClient | None = None) -> None:
     """Poll until the dataset has no active zip-upload job, then fail if any job failed.
 
-    ``since`` (an ISO timestamp, e.g. taken before the uploads began) ignores failures of older jobs; without
-    it, any failed job in the dataset's history counts. ``fail_on_failed=False`` only waits.
+    ``since`` (an ISO timestamp, e.g. taken before the uploads began) ignores failures of older jobs, and
+    ``ignore`` those of jobs named; otherwise any failed job in the dataset's history counts.
+    ``fail_on_failed=False`` only waits.
     """
     cloud = resolve(client)
     active: list[BulkJob] = []
@@ -60,19 +63,22 @@ def wait_for_all_bulk_uploads(dataset_id: str, *, since: str | None = None, back
         raise WaitTimeout(f"dataset {dataset_id} still has {len(active)} bulk upload job(s) running "
                           f"({', '.join(job.job_id for job in active)})")
     if fail_on_failed:
-        fail_on_failed_bulk_uploads(dataset_id, since=since, client=cloud)
+        fail_on_failed_bulk_uploads(dataset_id, since=since, ignore=ignore, client=cloud)
 
 
-def fail_on_failed_bulk_uploads(dataset_id: str, *, since: str | None = None,
+def fail_on_failed_bulk_uploads(dataset_id: str, *, since: str | None = None, ignore: Iterable[str] = (),
                                 client: CloudClient | None = None) -> None:
-    """Raise TransferError naming every failed zip-upload job of the dataset (created at or after ``since``, an
-    ISO timestamp, when given); one request, no waiting (a dry run asks this without waiting for jobs)."""
+    """Raise BulkJobsFailed naming every failed zip-upload job of the dataset (created at or after ``since``, an
+    ISO timestamp, when given; not among ``ignore``); one request, no waiting (a dry run asks this without
+    waiting for jobs)."""
     after = _moment(since) if since else None
+    known = set(ignore)
     failed = [job for job in list_bulk_uploads(dataset_id, state="failed", client=resolve(client))
-              if after is None or (_moment(job.raw.get("createdAt")) or after) >= after]
+              if job.job_id not in known and (after is None or (_moment(job.raw.get("createdAt")) or after) >= after)]
     if failed:
         reasons = "; ".join(f"{job.job_id}: {job.error or 'no reason given'}" for job in failed)
-        raise TransferError(f"{len(failed)} bulk upload job(s) of dataset {dataset_id} failed: {reasons}")
+        raise BulkJobsFailed(f"{len(failed)} bulk upload job(s) of dataset {dataset_id} failed: {reasons}",
+                             [job.job_id for job in failed])
 
 
 def wait_for_published(dataset_id: str, *, published: bool = True, backoff: Backoff | None = None,

@@ -340,11 +340,12 @@ class DidSqliteStore:
         return [self._document(i, code) for i, code in rows]
 
     def live_ids(self) -> list[str]:
-        return [r[0] for r in self._conn.execute(f"SELECT d.doc_id FROM docs d {_LIVE_JOIN} ORDER BY d.doc_idx")]
+        return [r[0] for r in self._conn.execute(f"SELECT d.doc_id FROM docs d {_LIVE_JOIN} ORDER BY b.doc_idx")]
 
     def iter_documents(self) -> Iterator[Document]:
         """Every live document, streamed in insertion order."""
-        cursor = self._conn.execute(f"SELECT d.doc_id, d.json_code FROM docs d {_LIVE_JOIN} ORDER BY d.doc_idx")
+        # ordered by the branch index's own order: ORDER BY d.doc_idx made SQLite sort every document in memory
+        cursor = self._conn.execute(f"SELECT d.doc_id, d.json_code FROM docs d {_LIVE_JOIN} ORDER BY b.doc_idx")
         while rows := cursor.fetchmany(CHUNK):
             for doc_id, code in rows:
                 yield self._document(doc_id, code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from . import jsonio
 from .errors import DocumentJsonError
 
 MATLAB_KEYS = ("localDocumentIdsLastSync", "remoteDocumentIdsLastSync", "lastSyncTimestamp")
@@ -44,7 +46,7 @@ def _id_list(value: Any, key: str) -> list[str]:
     if isinstance(value, str):
         return [value] if value else []
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return list(value)
+        return [sys.intern(v) for v in value]  # the same ids are held elsewhere too (see the sync state)
     raise DocumentJsonError(f"sync index key {key!r} must be a list of ids or a string, got {value!r}")
 
 
@@ -52,9 +54,11 @@ def read_sync_index(dataset_path: str | Path) -> SyncIndex:
     """Read the index; a missing file is an empty state."""
     path = sync_index_path(dataset_path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = jsonio.parse(path.read_bytes())
     except FileNotFoundError:
         return SyncIndex()
+    except UnicodeDecodeError as exc:
+        raise DocumentJsonError(f"malformed sync index {path}: not UTF-8 text ({exc.reason})") from exc
     except json.JSONDecodeError as exc:
         raise DocumentJsonError(f"malformed sync index {path}: {exc.msg} at line {exc.lineno}") from exc
     if not isinstance(data, dict):

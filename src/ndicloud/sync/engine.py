@@ -13,13 +13,22 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from ..api import Backoff, CloudClient, CloudError, OutcomeUnknown, TransferError, WaitTimeout, waiters
+from ..api import (
+    Backoff,
+    BulkJobsFailed,
+    CloudClient,
+    CloudError,
+    OutcomeUnknown,
+    TransferError,
+    WaitTimeout,
+    waiters,
+)
 from ..api import documents as cloud_documents
 from ..api.client import resolve
 from ..core import Dataset, Document, NotAnNdiFolderError, NotLinked, RemoteLinkError, is_ndi_folder
@@ -87,7 +96,13 @@ def sync_dataset(dataset: Dataset | str | Path, mode: SyncMode | str = SyncMode.
         with _state(local.path, cloud_id, dry_run=options.dry_run) as state:
             try:
                 _run(local, cloud_id, mode, options, cloud, report, state, reporter)
-            except (TransferError, WaitTimeout) as exc:  # a failed bulk job, or one that never ended
+            except BulkJobsFailed as exc:
+                report.record("dataset", cloud_id, "failed", f"{exc}; reported once: the next sync goes on, "
+                              "and sends whatever the failed jobs did not store")
+                if not options.dry_run:
+                    state.reported_failed_jobs.extend(exc.job_ids)
+                    state.save()
+            except (TransferError, WaitTimeout) as exc:  # a bulk job that never ended, or failed on the way
                 report.record("dataset", cloud_id, "failed", str(exc))
     reporter.line(report.message)
     return report.finish(cloud.requests - requests_before)
@@ -118,27 +133,16 @@ def _linked_id(dataset: Dataset, cloud_dataset_id: str | None, *, dry_run: bool,
     return cloud_dataset_id
 
 
-def _since(state: SyncState) -> str | None:
-    """The last sync's time as ISO 8601 (failed bulk jobs before it were reported then), if readable."""
-    stamp = state.index.timestamp
-    if not stamp:
-        return None
-    try:
-        return datetime.fromisoformat(stamp.replace("GMT", "")).isoformat()
-    except ValueError:
-        return None
-
-
 def _run(dataset: Dataset, cloud_id: str, mode: SyncMode, options: SyncOptions, client: CloudClient,
          report: TransferReport, state: SyncState, reporter: Reporter) -> None:
     if not options.dry_run:
-        waiters.wait_for_all_bulk_uploads(cloud_id, since=_since(state), client=client,
+        waiters.wait_for_all_bulk_uploads(cloud_id, ignore=state.reported_failed_jobs, client=client,
                                           backoff=Backoff(first_s=0.2, cap_s=5.0, timeout_s=600.0))
         replaced = pending_replacements(state)
         listing = settle_pending(cloud_id, state, client=client, timeout_s=options.ingest_timeout_s)
         listing = _finish_replacements(cloud_id, replaced, listing, client)
     else:  # no waiting, but a failed job stops a dry run as it would stop the real one
-        waiters.fail_on_failed_bulk_uploads(cloud_id, since=_since(state), client=client)
+        waiters.fail_on_failed_bulk_uploads(cloud_id, ignore=state.reported_failed_jobs, client=client)
         listing = remote_documents(cloud_id, client)
     inventory = LocalInventory()
     for _ in inventory.scan(dataset):
@@ -165,33 +169,79 @@ def _run(dataset: Dataset, cloud_id: str, mode: SyncMode, options: SyncOptions, 
     _act(run, plan, reporter, remote_file_list)
 
 
+class _Baselines(Mapping[str, Baseline]):
+    """The sync state's document records as :class:`Baseline` s, made when asked for (a large dataset's state
+    is not copied)."""
+
+    def __init__(self, documents: Mapping[str, Any]):
+        self._documents = documents
+
+    def __getitem__(self, ndi_id: str) -> Baseline:
+        entry = self._documents[ndi_id]
+        if not isinstance(entry, dict):
+            raise KeyError(ndi_id)
+        return Baseline(entry.get("local"), entry.get("remote"), tuple(entry.get("apiIds") or ()))
+
+    def __iter__(self) -> Iterator[str]:
+        return (ndi_id for ndi_id, entry in self._documents.items() if isinstance(entry, dict))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _RemoteHashes(Mapping[str, str]):
+    """Cloud content hashes known now: fetched in this run, or recorded at the last sync for exactly the cloud
+    copies listed now (unless the state is not to be trusted for them), looked up when asked for."""
+
+    def __init__(self, documents: Mapping[str, Any], listing: Mapping[str, list[str]], *, trust_state: bool):
+        self.fetched: dict[str, str] = {}
+        self._documents, self._listing, self._trust_state = documents, listing, trust_state
+
+    def __getitem__(self, ndi_id: str) -> str:
+        if ndi_id in self.fetched:
+            return self.fetched[ndi_id]
+        if self._trust_state:
+            entry, copies = self._documents.get(ndi_id), self._listing.get(ndi_id)
+            if isinstance(entry, dict) and entry.get("remote") and copies and entry.get("apiIds") \
+                    and sorted(entry["apiIds"]) == sorted(copies):
+                return str(entry["remote"])
+        raise KeyError(ndi_id)
+
+    def __contains__(self, ndi_id: object) -> bool:
+        try:
+            self[ndi_id]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return (ndi_id for ndi_id in self._listing if ndi_id in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def _snapshot(run: _Run) -> Snapshot:
     """Both sides and the last sync; cloud contents are fetched where the mode compares them and the state
     cannot vouch for them (no hash recorded, or the cloud ids changed since)."""
-    baseline = {ndi_id: Baseline(entry.get("local"), entry.get("remote"), tuple(entry.get("apiIds") or ()))
-                for ndi_id, entry in run.state.documents.items() if isinstance(entry, dict)}
-    known: dict[str, str] = {}
-    for ndi_id, api_ids in run.listing.items():
-        base = baseline.get(ndi_id)
-        if (base is not None and base.remote and base.api_ids and set(base.api_ids) == set(api_ids)
-                and not run.options.check_remote_content):
-            known[ndi_id] = base.remote
-    snap = Snapshot(local=run.inventory.hashes, remote=run.listing, remote_hashes=known, baseline=baseline,
-                    last_local_ids=set(run.state.index.local_ids), last_remote_ids=set(run.state.index.remote_ids),
+    known = _RemoteHashes(run.state.documents, run.listing, trust_state=not run.options.check_remote_content)
+    snap = Snapshot(local=run.inventory.hashes, remote=run.listing, remote_hashes=known,
+                    baseline=_Baselines(run.state.documents), last_local_ids=set(run.state.index.local_ids),
+                    last_remote_ids=set(run.state.index.remote_ids),
                     has_state=bool(run.state.index.timestamp or run.state.documents))
     compares = run.mode is SyncMode.TWO_WAY_SYNC or (
         run.mode in (SyncMode.MIRROR_TO_REMOTE, SyncMode.MIRROR_FROM_REMOTE) and run.options.update_changed)
     needed: set[str] = set()
     if compares:
-        needed = (snap.local.keys() & snap.remote.keys()) - known.keys()
+        needed = {i for i in snap.local.keys() & snap.remote.keys() if i not in known}
         if run.mode is SyncMode.TWO_WAY_SYNC and run.options.propagate_deletions:
-            needed |= {i for i in snap.remote.keys() - snap.local.keys() if snap.synced_before(i)} - known.keys()
+            needed |= {i for i in snap.remote.keys() - snap.local.keys() if snap.synced_before(i) and i not in known}
     if needed:
         newest = newest_copies(run.listing)
         run.contents = fetch_remote_contents(run.cloud_id, {i: newest[i] for i in needed}, client=run.client,
                                              chunk=run.options.document_chunk,
                                              timeout_s=run.options.download_timeout_s)
-        known.update(run.contents.hashes)
+        known.fetched.update(run.contents.hashes)
     return snap
 
 

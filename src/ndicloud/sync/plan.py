@@ -7,7 +7,7 @@ the hashes the sync state recorded at the last sync of that document.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +33,10 @@ class Snapshot:
     sync while its cloud ids are unchanged, or fetched for this run.
     """
 
-    local: dict[str, str]
-    remote: dict[str, list[str]]
-    remote_hashes: dict[str, str]
-    baseline: dict[str, Baseline]
+    local: Mapping[str, str]
+    remote: Mapping[str, list[str]]
+    remote_hashes: Mapping[str, str]
+    baseline: Mapping[str, Baseline]
     last_local_ids: set[str]
     last_remote_ids: set[str]
     has_state: bool

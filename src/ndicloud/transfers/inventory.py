@@ -7,6 +7,7 @@ file list. The ``dataset_remote`` link is machine-specific and stays out of both
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,7 @@ class LocalInventory:
     def scan(self, dataset: Dataset) -> Iterator[Document]:
         """Yield every shareable document, recording it on the way (so that one pass can also send them)."""
         for doc in shareable_documents(dataset):
-            self.hashes[doc.id] = doc.content_hash()
+            self.hashes[sys.intern(doc.id)] = doc.content_hash()
             for info in doc.file_info:
                 for location in info.get("locations") or []:
                     uid = location.get("uid") if isinstance(location, dict) else None
