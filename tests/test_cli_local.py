@@ -166,6 +166,8 @@ def test_demo_round_trip(tmp_path: Path, capsys):
     code, out, err = run(capsys, "demo", "--dir", str(tmp_path / "demo"), "--sessions", "2", "--documents", "30")
     assert code == 0, err
     assert "round trip OK" in out
+    # the two copies met through the cloud: new documents (with binaries) one way, an edit the other
+    assert "5 uploaded" in out and "5 downloaded, 1 updated_remote" in out and "1 updated_local" in out
 
 
 def test_find_json_keeps_nan_as_sentinel(tmp_path: Path, capsys):

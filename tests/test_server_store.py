@@ -79,3 +79,4 @@ def test_concurrent_document_adds_share_new_field_names_without_a_clash(tmp_path
     assert sorted(names) == sorted(set(names)) and len(names) == 30
     seqs = [r[0] for r in records._conn().execute("SELECT seq FROM documents")]
     assert len(set(seqs)) == 100
+

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,26 +14,15 @@ from ndicloud.core.sample import generate_documents
 from ndicloud.download import download_dataset, open_binary
 from ndicloud.upload import upload_dataset
 
-from cloud_server import CloudServer, cloud_server
-from conftest import FAST_RETRY, dataset_contents, run_cli
+from cloud_server import CloudServer
+from conftest import dataset_contents, run_cli
 from fixture_facts import DATASET_ID, FILE_NAME, UIDS
 
 
-@pytest.fixture(scope="module")
-def quick_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
-    """A server whose deferred work is quick (still done by the worker, so clients must wait for it)."""
-    with cloud_server(tmp_path_factory.mktemp("transfer-cloud"), file_registration_delay_s=0.05,
-                      document_ingest_delay_s=0.05, zip_extract_delay_s=0.05, download_delay_s=0.05,
-                      worker_interval_s=0.01) as server:
-        yield server
-
-
 @pytest.fixture
-def api(quick_cloud: CloudServer) -> Iterator[CloudClient]:
-    account = quick_cloud.account()
-    with CloudClient(account.base_url, username=account.email, password=account.password, retry=FAST_RETRY,
-                     cache=False) as client:
-        yield client
+def api(sync_client: CloudClient) -> CloudClient:
+    """The quick server's client (conftest): its deferred work is still done by the worker, so clients wait."""
+    return sync_client
 
 
 contents = dataset_contents
@@ -118,9 +106,9 @@ def test_missing_binary_fails_the_upload_and_names_it(matlab_dataset: Path, api:
     assert allowed.success
 
 
-def test_cli_upload_and_download(matlab_dataset: Path, tmp_path: Path, quick_cloud: CloudServer, capsys,
+def test_cli_upload_and_download(matlab_dataset: Path, tmp_path: Path, sync_cloud: CloudServer, capsys,
                                  monkeypatch: pytest.MonkeyPatch):
-    account = quick_cloud.account()
+    account = sync_cloud.account()
     monkeypatch.setenv("NDI_CLOUD_URL", account.base_url)
     monkeypatch.setenv("NDI_CLOUD_USERNAME", account.email)
     monkeypatch.setenv("NDI_CLOUD_PASSWORD", account.password)

@@ -2,8 +2,9 @@
 
 Builds a sample dataset (member sessions, a few hundred documents, binaries), starts the embedded local
 NDI Cloud server on a free loopback port with a temporary data folder, uploads the dataset, downloads it
-into a second folder with its files, and checks that both sides hold the same documents, the same bytes
-and give the same query answers.
+into a second folder with its files, then changes both copies (new documents with binaries in the second,
+an edit in the first) and brings them together with two_way_sync through the cloud. Both copies must end
+with the same documents, the same bytes and the same query answers.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import Annotated
 import typer
 
 from ..api import CloudClient
-from ..core import Dataset, Query
+from ..core import Dataset, Document, Query
 from ..core.files import sha256_of_file
 from ..core.sample import make_sample_dataset
 from ..download import download_dataset
+from ..sync import SyncOptions, two_way_sync
+from ..transfers import TransferReport
 from ..upload import upload_dataset
 from .local import dataset_summary, show_summary
 from .output import console, fail
@@ -50,6 +53,31 @@ def _compare(source: Dataset, copy: Dataset) -> list[str]:
         if source.store.search_ids(query) != copy.store.search_ids(query):
             problems.append(f"query {query.describe()} answers differently")
     return problems
+
+
+def _sync_both(workdir: Path, source: Path, copy: Path, client: CloudClient) -> list[TransferReport]:
+    """Change both copies, then two_way_sync the copy, the source (with files) and the copy again."""
+    payloads = workdir / "new-binaries"
+    payloads.mkdir(exist_ok=True)
+    with Dataset.open(copy, readonly=False) as dataset:
+        for n in range(5):
+            payload = payloads / f"recording-{n}.bin"
+            payload.write_bytes(f"new recording {n}\n".encode() * 2000)
+            doc = Document.new("demoNDI", session_id=dataset.id, name=f"added in the copy {n}",
+                               file_list=["filename1.ext"])
+            doc.add_file("filename1.ext", str(payload))
+            dataset.add_documents(doc)
+    with Dataset.open(source, readonly=False) as dataset:
+        edited = next(d for d in dataset.documents() if d.class_name == "subject")
+        edited.properties["base"]["name"] = f"{edited.properties['base'].get('name', '')} (renamed in the source)"
+        dataset.store.add(edited, replace=True)
+    reports = []
+    for path, files in ((copy, False), (source, True), (copy, True)):
+        report = two_way_sync(path, options=SyncOptions(sync_files=files, verbose=False), client=client)
+        console.print(f"two_way_sync of {path.name}: {report.message} ({report.requests} requests, "
+                      f"{report.duration_s:.1f} s)", highlight=False)
+        reports.append(report)
+    return reports
 
 
 def demo(
@@ -85,8 +113,12 @@ def demo(
                                 verbose=True)
         console.print(f"downloaded into {down.local_path}: {down.message} ({down.requests} requests, "
                       f"{down.duration_s:.1f} s)", highlight=False)
-    if not (up.success and down.success):
-        raise fail("the round trip did not complete: " + (up.message if not up.success else down.message))
+        if not (up.success and down.success):
+            raise fail("the round trip did not complete: " + (up.message if not up.success else down.message))
+        syncs = _sync_both(workdir, workdir / "source", Path(down.local_path or ""), client)
+    failed = [report for report in syncs if not report.success]
+    if failed:
+        raise fail("the sync did not complete: " + failed[0].message)
     with Dataset.open(workdir / "source") as original, Dataset.open(down.local_path or "") as copy:
         for query in DEMO_QUERIES:
             console.print(f"  {len(copy.store.search_ids(query)):4d} match {query.describe()}", highlight=False)
@@ -96,5 +128,5 @@ def demo(
         for problem in problems:
             console.print(f"[red]mismatch:[/] {problem}")
         raise fail(f"round trip failed with {len(problems)} difference(s)")
-    console.print(f"[bold green]round trip OK[/]: upload -> download through the local NDI Cloud server; "
-                  f"documents, binaries and query answers match ({elapsed:.1f} s)")
+    console.print(f"[bold green]round trip OK[/]: upload -> download -> two-way sync through the local NDI Cloud "
+                  f"server; documents, binaries and query answers match ({elapsed:.1f} s)")

@@ -136,33 +136,10 @@ class _NeedsJson(Exception):
     """A value orjson would spell differently from the canonical form."""
 
 
-def _normalise_spelled(value: Any) -> Any:
-    """``_normalise(value, _spelled)`` for plain JSON values, dispatching on exact types (the hot path of
-    every content hash); anything else (subclasses, numpy scalars) takes the general path."""
-    kind = type(value)
-    if kind is str or kind is bool:
-        return value
-    if kind is dict:
-        return {k: _normalise_spelled(v) for k, v in value.items()}
-    if kind is list:
-        items = [_normalise_spelled(v) for v in value]
-        if len(items) == 1:
-            only = items[0]
-            kind = type(only)
-            if kind is dict or kind is bool or kind is int or kind is float:
-                return only
-            if kind is list and all(type(x) in _NUMBERS for x in only):
-                return only
-        return items
-    if kind is int and -_INT_LIMIT < value < _INT_LIMIT:
-        return value
-    if value is None:
-        return []
-    return _normalise(value, _spelled)
-
-
 def _normalise_for_orjson(value: Any) -> Any:
-    """``_normalise_spelled``, refusing (``_NeedsJson``) any float orjson would spell otherwise."""
+    """``_normalise(value, _spelled)`` for plain JSON values, dispatching on exact types (the hot path of every
+    content hash); refuses (``_NeedsJson``) any float orjson would spell otherwise, and anything unusual
+    (subclasses, numpy scalars, big integers), which the general path then takes."""
     kind = type(value)
     if kind is str or kind is bool:
         return value
@@ -223,7 +200,7 @@ def canonical_bytes(document: Any, profile: str = "full") -> bytes:
         pass
     else:
         return _BYTE_ESCAPE.sub(_long_byte_escape, raw) if b"\\" in raw else raw
-    text = json.dumps(_normalise_spelled(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    text = json.dumps(_normalise(data, _spelled), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       allow_nan=True)
     if "\\" in text:
         text = _ESCAPE.sub(_long_escape, text)

@@ -52,6 +52,7 @@ from .contents import RemoteContents, fetch_remote_contents
 from .options import SyncMode, SyncOptions
 from .plan import Baseline, Snapshot, SyncPlan, build_plan, resolve_conflicts
 
+BY_ID_FRACTION = 10  # documents to send are read one by one while they are under a tenth of the dataset
 UPLOADING = (SyncMode.UPLOAD_NEW, SyncMode.MIRROR_TO_REMOTE, SyncMode.TWO_WAY_SYNC)
 DOWNLOADING = (SyncMode.DOWNLOAD_NEW, SyncMode.MIRROR_FROM_REMOTE, SyncMode.TWO_WAY_SYNC)
 
@@ -316,7 +317,11 @@ def _send(run: _Run, plan: SyncPlan, reporter: Reporter) -> dict[str, list[str]]
     already = sum(len(copies) for copies in run.listing.values())
 
     def documents() -> Iterator[Document]:
-        for doc in shareable_documents(run.dataset):
+        if len(wanted) * BY_ID_FRACTION < len(run.inventory.hashes):  # a few: read each by its id
+            for ndi_id in sorted(wanted):
+                yield run.dataset.get(ndi_id)
+            return
+        for doc in shareable_documents(run.dataset):  # many: one pass over the dataset is cheaper
             if doc.id in wanted:
                 yield doc
 

@@ -73,8 +73,8 @@ async def put_object(request: Request, key: str) -> Response:
         size = await blobs.write(key, chunks, config.max_object_bytes)
     except ObjectTooLarge:
         return s3_error(400, "EntityTooLarge", f"Your proposed upload exceeds the maximum of {config.max_object_bytes}")
+    stat = blobs.path(key).stat()  # before the worker hears of it: it may read and remove an upload at once
     request.app.state.on_object_stored(key, size)
-    stat = blobs.path(key).stat()
     return Response(status_code=200, headers={"ETag": f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'})
 
 
