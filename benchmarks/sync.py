@@ -75,7 +75,9 @@ def measured_sync(base: str, path: Path, work: Path) -> dict[str, object]:
 def change(path: Path, fraction: float, *, offset: int, tag: str) -> list[str]:
     """Edit every n-th shareable document (starting at ``offset``) so that ``fraction`` of them change."""
     with Dataset.open(path, readonly=False) as dataset:
-        docs = [d for d in dataset.documents() if d.class_name not in ("dataset_remote", "session")]
+        # by ndiId, so that both copies count alike and each offset picks documents no other offset picks
+        docs = sorted((d for d in dataset.documents() if d.class_name not in ("dataset_remote", "session")),
+                      key=lambda d: d.id)
         step = max(1, round(1 / fraction))
         chosen = docs[offset::step][: max(1, math.floor(len(docs) * fraction))]
         for doc in chosen:

@@ -190,3 +190,32 @@ def test_a_sync_of_a_folder_that_is_not_a_dataset_changes_nothing(tmp_path: Path
     with pytest.raises(NotAnNdiFolderError, match="not an NDI dataset"):
         two_way_sync(folder, options=QUIET, client=sync_client)
     assert list(folder.iterdir()) == []
+
+
+def test_a_second_sync_of_the_same_dataset_is_told_so_and_the_state_is_intact(
+        tmp_path: Path, sync_client: CloudClient, monkeypatch: pytest.MonkeyPatch):
+    from ndicloud.transfers import StateLockedError, state
+
+    path, cloud_id, made = linked_pair(tmp_path, sync_client, ["doc1"], ["doc2"])
+    assert two_way_sync(path, options=QUIET, client=sync_client).success
+    index = path / ".ndi" / "sync" / "index.json"
+    before = index.read_bytes()
+    script = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+              "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(path / ".ndi" / "sync" / "transfer.lock")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        original = state.exclusive
+        monkeypatch.setattr("ndicloud.sync.engine.exclusive",
+                            lambda lock, what, wait_s=10.0: original(lock, what, wait_s=0.3))
+        with pytest.raises(StateLockedError, match="another ndi-cloud process is transferring or syncing"):
+            two_way_sync(path, options=QUIET, client=sync_client)
+        assert index.read_bytes() == before
+    finally:
+        holder.kill()
+        holder.wait()
+    edit(path, made["doc1"].id, value="after the other process")
+    report = two_way_sync(path, options=QUIET, client=sync_client)  # once it is gone, the sync runs
+    assert report.success and report.counts("document") == {"updated_remote": 1}
+    assert local_contents(path) == remote_contents(cloud_id, sync_client, tmp_path)
