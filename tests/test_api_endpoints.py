@@ -288,13 +288,19 @@ def test_compute(api: CloudClient):
         compute.start_session("no-such-pipeline", client=api)
 
 
-def test_compute_stages_are_triggered_and_advanced(api: CloudClient):
-    session = compute.start_session("zombie-test-v1", client=api)
-    with pytest.raises(ValidationError, match="no stage 'no-such-stage'"):
-        compute.trigger_stage(session.session_id, "no-such-stage", client=api)
-    compute.trigger_stage(session.session_id, "initial-setup", client=api)
-    for _ in range(2):  # past the last stage: finished
-        compute.advance_session(session.session_id, client=api)
-    assert compute.get_session(session.session_id, client=api).status == "COMPLETED"
-    with pytest.raises(ValidationError, match="is COMPLETED"):
-        compute.advance_session(session.session_id, client=api)
+def test_compute_stages_are_triggered_and_advanced(tmp_path: Path):
+    # stages that never finish by themselves: only the calls below move the session (on a busy machine a
+    # quick server's worker could finish it between them)
+    with cloud_server(tmp_path / "data", compute_stage_delay_s=3600) as server:
+        account = server.account()
+        with CloudClient(account.base_url, username=account.email, password=account.password, retry=FAST_RETRY,
+                         cache=False) as api:
+            session = compute.start_session("zombie-test-v1", client=api)
+            with pytest.raises(ValidationError, match="no stage 'no-such-stage'"):
+                compute.trigger_stage(session.session_id, "no-such-stage", client=api)
+            compute.trigger_stage(session.session_id, "initial-setup", client=api)
+            for _ in range(2):  # past the last stage: finished
+                compute.advance_session(session.session_id, client=api)
+            assert compute.get_session(session.session_id, client=api).status == "COMPLETED"
+            with pytest.raises(ValidationError, match="is COMPLETED"):
+                compute.advance_session(session.session_id, client=api)

@@ -239,3 +239,22 @@ def test_read_only_fixture_is_not_touched_by_info():
     with Dataset.open(MATLAB_DATASET) as ds:
         ds.binaries()
     assert {p.name: p.stat().st_mtime_ns for p in (MATLAB_DATASET / ".ndi").iterdir()} == before
+
+
+def test_a_large_state_is_written_a_slice_at_a_time_and_reads_back_equal(tmp_path):
+    import json as json_module
+
+    from ndicloud.core import syncindex
+
+    documents = {f"{n:033d}": {"local": "a" * 64, "remote": "a" * 64, "apiIds": [f"{n:024x}"]} for n in range(2500)}
+    data = {"localDocumentIdsLastSync": sorted(documents), "lastSyncTimestamp": "2026-01-01T00:00:00+00:00",
+            "ndiCloudState": {"c" * 24: {"documents": documents, "files": {"u1": {"size": 3, "sha256": None}}},
+                              "d" * 24: {"documents": {}}},
+            "other": {str(n): n for n in range(1200)}, "nan": float("nan")}
+    target = tmp_path / "index.json"
+    syncindex.write_json_atomically(target, data)
+    back = json_module.loads(target.read_text())
+    assert back["ndiCloudState"] == data["ndiCloudState"] and back["other"] == data["other"]
+    assert back["localDocumentIdsLastSync"] == data["localDocumentIdsLastSync"]
+    assert back["nan"] is None  # as MATLAB's jsonencode writes it
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left

@@ -14,8 +14,9 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -100,11 +101,13 @@ def write_json_atomically(path: Path, data: Any, *, indent: int | None = None) -
     """Write JSON so that a reader or a crash never sees half of it: a temporary file in the same folder
     (mode 0600), flushed to disk, then renamed over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = _json_bytes(data, indent)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            if indent:
+                handle.write(json.dumps(data, indent=indent).encode("utf-8"))
+            else:
+                _write_compact(handle, data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(name, path)
@@ -113,12 +116,41 @@ def write_json_atomically(path: Path, data: Any, *, indent: int | None = None) -
         raise
 
 
-def _json_bytes(data: Any, indent: int | None) -> bytes:
-    """Compact JSON by orjson (it is rewritten after every batch of a transfer, so its speed shows), which
-    writes NaN as null as MATLAB's jsonencode does; json for indented output and what orjson refuses."""
-    if not indent:
-        try:
-            return orjson.dumps(data)
-        except TypeError:  # orjson.JSONEncodeError: non-text keys, integers beyond 64 bits
-            pass
-    return json.dumps(data, indent=indent, separators=None if indent else (",", ":")).encode("utf-8")
+_STREAMED_ENTRIES = 1000  # objects larger than this are written a slice at a time
+
+
+def _large(value: Any) -> bool:
+    """A dict with many entries, or holding one (directly or further down)."""
+    return isinstance(value, dict) and (len(value) > _STREAMED_ENTRIES or any(
+        isinstance(item, dict) and _large(item) for item in value.values()))
+
+
+def _write_compact(handle: BinaryIO, value: Any) -> None:
+    """Compact JSON, written as it is made: a large object (a big dataset's per-document state) goes a
+    thousand entries at a time, so writing never holds a second copy of the whole state in memory."""
+    if not _large(value):
+        handle.write(_json_bytes(value))
+        return
+    handle.write(b"{")
+    items = iter(value.items())
+    first = True
+    while part := list(islice(items, _STREAMED_ENTRIES)):
+        small = {key: item for key, item in part if not _large(item)}
+        if small:  # a slice in one call: "{...}" without its braces
+            handle.write((b"" if first else b",") + _json_bytes(small)[1:-1])
+            first = False
+        for key, item in part:
+            if key not in small:
+                handle.write((b"" if first else b",") + _json_bytes(str(key)) + b":")
+                first = False
+                _write_compact(handle, item)
+    handle.write(b"}")
+
+
+def _json_bytes(data: Any) -> bytes:
+    """Compact JSON by orjson (a state is rewritten after every batch of a transfer, so its speed shows),
+    which writes NaN as null as MATLAB's jsonencode does; json for what orjson refuses."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:  # orjson.JSONEncodeError: non-text keys, integers beyond 64 bits
+        return json.dumps(data, separators=(",", ":")).encode("utf-8")

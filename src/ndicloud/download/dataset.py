@@ -111,15 +111,16 @@ def receive_documents(dataset: Dataset, cloud_dataset_id: str, wanted: dict[str,
                       state: SyncState, report: TransferReport, client: CloudClient, sync_files: bool,
                       listing: dict[str, list[str]] | None = None, replace: bool = False,
                       action: str = "downloaded", chunk: int = DOCUMENT_CHUNK, timeout_s: float = 120.0,
-                      step: Step | None = None) -> dict[str, str]:
+                      step: Step | None = None, received: dict[str, str] | None = None) -> int:
     """Fetch the documents ``wanted`` (ndiId -> apiId) in bulk and add them here, chunk by chunk, each chunk
-    in one transaction (``replace``: over the local copies); the content hash of each one added.
+    in one transaction (``replace``: over the local copies); how many were added. ``received``, when given,
+    gets the content hash of each (a whole dataset's would only take memory: the state has them).
 
     Each added document is recorded with ``action`` and its content hash on both sides (and, from
     ``listing``, its cloud ids); what never came is reported failed.
     """
     seen: set[str] = set()
-    added: dict[str, str] = {}
+    added = 0
     for zipped in fetch_wanted(cloud_dataset_id, wanted, staging, seen, client=client, chunk=chunk,
                                timeout_s=timeout_s):
         fresh = [doc for doc in unseen_documents([zipped], seen) if doc.class_name != LINK_CLASS]
@@ -131,7 +132,9 @@ def receive_documents(dataset: Dataset, cloud_dataset_id: str, wanted: dict[str,
             digest = doc.content_hash()
             report.record("document", doc.id, action)
             state.confirm_document(doc.id, digest, digest, (listing or {}).get(doc.id))
-            added[doc.id] = digest
+            added += 1
+            if received is not None:
+                received[doc.id] = digest
         state.save()  # an interrupted run leaves the state of what it added
         if step is not None:
             step.advance(len(batch))
@@ -181,12 +184,12 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
     with exclusive(Path(destination) / f".{dataset_id}.lock", str(folder)), Reporter(verbose) as reporter:
         shutil.rmtree(staging, ignore_errors=True)  # zips an interrupted run left: their URLs are gone
         listing = remote_documents(dataset_id, cloud)
-        newest = newest_copies(listing)
         present: set[str] = set()
         if is_ndi_folder(folder):
             with Dataset.open(folder, readonly=False) as existing:  # a killed run may have left a journal to roll back
                 present = set(existing.store.live_ids())
-        wanted = {ndi_id: api_id for ndi_id, api_id in newest.items() if ndi_id not in present}
+        # the newest copy of each (see newest_copies), for what is not here yet
+        wanted = {ndi_id: max(api_ids) for ndi_id, api_ids in listing.items() if api_ids and ndi_id not in present}
         with reporter.step("documents", len(wanted), unit="documents") as step:
             if not is_ndi_folder(folder):
                 found_id, reference = remote_identity(dataset_id, cloud, record.name)

@@ -289,10 +289,10 @@ def _act(run: _Run, plan: SyncPlan, reporter: Reporter, remote_file_list: dict) 
                 report.record("document", ndi_id, "failed", "no longer listed in the cloud")
             if wanted:
                 with reporter.step(action.replace("_", " "), len(wanted), unit="documents") as step:
-                    received |= receive_documents(run.dataset, cloud_id, wanted, staging, state=state, report=report,
+                    receive_documents(run.dataset, cloud_id, wanted, staging, state=state, report=report,
                                       client=client, sync_files=options.sync_files, listing=listing,
                                       replace=replace, action=action, chunk=options.document_chunk,
-                                      timeout_s=options.download_timeout_s, step=step)
+                                      timeout_s=options.download_timeout_s, step=step, received=received)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if plan.delete_local:
