@@ -117,3 +117,19 @@ def test_too_many_reset_codes_hit_the_limit(cloud_service: CloudServer, cloud: A
     assert refused.status_code == 400 and refused.json()["code"] == "LimitExceededException"
     other = cloud_service.account()
     assert httpx.post(url, json={"email": other.email}).status_code == 200  # the limit is per address
+
+COGNITO_ROUTES = ["/auth/login", "/users", "/auth/verify", "/auth/confirmation/resend", "/auth/password",
+                  "/auth/password/forgot", "/auth/password/confirm"]
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe", b"{not json"], ids=["not UTF-8", "invalid JSON"])
+@pytest.mark.parametrize("route", COGNITO_ROUTES)
+def test_an_unreadable_body_on_an_account_route_gets_a_cognito_style_error(cloud_service: CloudServer, cloud: Account,
+                                                                          route: str, body: bytes) -> None:
+    """Found by fuzzing: these answered ``{"error", "message"}``, not ``{"errors", "code"}`` (cloud-api §10.7)."""
+    reply = httpx.post(f"{cloud_service.base_url}{route}", content=body,
+                       headers={**cloud.headers, "Content-Type": "application/json"})
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["code"] == "InvalidParameterException"
+    assert reply.json()["errors"]
+    assert "error" not in reply.json()

@@ -23,21 +23,28 @@ class WireJSONResponse(JSONResponse):
         return json.dumps(to_wire(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
+async def read_json(request: Request, max_bytes: int, *, account: bool = False) -> Any:
     """The request body as JSON, or None when it is empty.
 
     Accepts bare NaN/Infinity tokens, and JSON declared as a form (NDI-matlab's
-    webwrite does that), percent-encoded or not.
+    webwrite does that), percent-encoded or not. On ``account`` routes an unreadable
+    body is refused with a Cognito-style body, as their other errors are (cloud-api §10.7).
     """
+
+    def refused(status: int, message: str) -> ApiError:
+        if account:
+            return ApiError(status, message, code="InvalidParameterException", account=True)
+        return ApiError(status, message)
+
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise ApiError(413, f"request body of {declared} bytes is larger than the limit of {max_bytes}")
+        raise refused(413, f"request body of {declared} bytes is larger than the limit of {max_bytes}")
     parts: list[bytes] = []
     received = 0
     async for chunk in request.stream():  # refused as soon as it passes the limit, never read in full
         received += len(chunk)
         if received > max_bytes:
-            raise ApiError(413, f"request body is larger than the limit of {max_bytes} bytes")
+            raise refused(413, f"request body is larger than the limit of {max_bytes} bytes")
         parts.append(chunk)
     body = b"".join(parts)
     if not body.strip():
@@ -45,13 +52,13 @@ async def read_json(request: Request, max_bytes: int) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise bad_request(f"request body is not UTF-8 (byte {exc.start})") from None
+        raise refused(400, f"request body is not UTF-8 (byte {exc.start})") from None
     if "x-www-form-urlencoded" in request.headers.get("content-type", "") and text.lstrip()[:1] not in "{[":
         text = unquote_plus(text)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise bad_request(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise refused(400, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
 
 
 async def read_object(request: Request, max_bytes: int, *, required: bool = True) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def user_json(user: User) -> dict[str, Any]:
 
 @router.post("/auth/login")
 async def login(request: Request) -> WireJSONResponse:
-    body = await read_json(request, request.app.state.config.max_json_body_bytes)
+    body = await read_json(request, request.app.state.config.max_json_body_bytes, account=True)
     email = body.get("email") if isinstance(body, dict) else None
     password = body.get("password") if isinstance(body, dict) else None
     records: Records = request.app.state.records

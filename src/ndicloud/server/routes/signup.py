@@ -31,7 +31,7 @@ def _cognito(message: str, code: str) -> ApiError:
 
 
 async def _fields(request: Request, *names: str) -> list[Any]:
-    body = await read_json(request, request.app.state.config.max_json_body_bytes)
+    body = await read_json(request, request.app.state.config.max_json_body_bytes, account=True)
     body = body if isinstance(body, dict) else {}
     values = [body.get(name) for name in names]
     missing = [n for n, v in zip(names, values, strict=True) if not isinstance(v, str) or not v]
