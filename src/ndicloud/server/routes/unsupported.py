@@ -20,4 +20,4 @@ def _not_implemented(request: Request) -> None:
 for _method, _path in (("POST", "/datasets/search"), ("POST", "/documents/search"),
                        ("GET", "/datasets/user/{user_id}/bookmarks"), ("POST", "/datasets/{dataset_id}/bookmark"),
                        ("DELETE", "/datasets/{dataset_id}/bookmark")):
-    router.add_api_route(_path, _not_implemented, methods=[_method])
+    router.add_api_route(_path, _not_implemented, methods=[_method], openapi_extra={"x-not-implemented": True})
