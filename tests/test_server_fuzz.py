@@ -10,7 +10,7 @@ The default run is short, seeded and derandomized, so it is part of the normal `
 
     NDI_FUZZ_EXAMPLES=200 NDI_FUZZ_SEED=random pytest tests/test_server_fuzz.py
 
-``NDI_FUZZ_EXAMPLES`` sets the examples per operation (default 6); ``NDI_FUZZ_SEED`` a seed, or ``random`` for a
+``NDI_FUZZ_EXAMPLES`` sets the examples per operation (default 8); ``NDI_FUZZ_SEED`` a seed, or ``random`` for a
 fresh one each run (hypothesis prints it with any failure so it can be replayed); unset, the run is derandomized.
 
 Each operation is one subtest driven through ``APIOperation.as_strategy``: schemathesis's own pytest loader for a
@@ -41,14 +41,14 @@ from ndicloud.core import Document
 
 from cloud_server import Account, CloudServer, cloud_server
 
-EXAMPLES = int(os.environ.get("NDI_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("NDI_FUZZ_EXAMPLES", "8"))
 SEED = os.environ.get("NDI_FUZZ_SEED", "")
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 
-def fuzz_settings(test):
+def fuzz_settings(test, examples: int = EXAMPLES):
     """Few examples, no shrinking; the same examples every run unless a seed (or ``random``) is given."""
-    test = settings(max_examples=EXAMPLES, deadline=None, derandomize=SEED == "", database=None,
+    test = settings(max_examples=examples, deadline=None, derandomize=SEED == "", database=None,
                     phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))(test)
     return seed(int(SEED))(test) if SEED not in ("", "random") else test
 
@@ -57,7 +57,8 @@ def fuzz_settings(test):
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
     """A server of its own: fuzzing creates many users and datasets."""
     with cloud_server(tmp_path_factory.mktemp("fuzz-cloud"), document_ingest_delay_s=0.02, zip_extract_delay_s=0.02,
-                      download_delay_s=0.02, worker_interval_s=0.01) as server:
+                      download_delay_s=0.02, file_registration_delay_s=0.02, worker_interval_s=0.01,
+                      compute_stage_delay_s=3600.0) as server:  # sessions stay put
         yield server
 
 
@@ -72,15 +73,21 @@ def api_schema(fuzz_server: CloudServer):
     return schemathesis.openapi.from_dict(document)
 
 
+HTTP = httpx.Client(timeout=30)  # one client: a new one per request costs more than the request
+
+
 def own_resources(account: Account) -> dict[str, str]:
     """Path parameters naming things the account owns, made afresh for each operation (a fuzzed one may delete
     them)."""
-    dataset_id = account.new_dataset("fuzzed")
-    document_id = account.add_document(dataset_id, Document.new("demoNDI"))
-    job = httpx.post(f"{account.base_url}/datasets/{account.organization_id}/{dataset_id}/files/bulk",
-                     headers=account.headers).raise_for_status().json()
-    session = httpx.post(f"{account.base_url}/compute/start", json={"pipelineId": "hello-world-v1"},
-                         headers=account.headers).raise_for_status().json()
+    base, headers = account.base_url, account.headers
+    dataset_id = HTTP.post(f"{base}/organizations/{account.organization_id}/datasets", json={"name": "fuzzed"},
+                           headers=headers).raise_for_status().json()["id"]
+    document_id = HTTP.post(f"{base}/datasets/{dataset_id}/documents", content=Document.new("demoNDI").to_json(),
+                            headers=headers).raise_for_status().json()["id"]
+    job = HTTP.post(f"{base}/datasets/{account.organization_id}/{dataset_id}/files/bulk",
+                    headers=headers).raise_for_status().json()
+    session = HTTP.post(f"{base}/compute/start", json={"pipelineId": "hello-world-v1"},
+                        headers=headers).raise_for_status().json()
     return {"dataset_id": dataset_id, "document_id": document_id, "organization_id": account.organization_id,
             "user_id": account.user_id, "job_id": job["jobId"], "session_id": session["sessionId"]}
 
@@ -139,3 +146,34 @@ def test_the_description_is_served_and_complete(fuzz_server: CloudServer) -> Non
     assert detail["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
 
 
+
+
+# Defects the fuzzing found, each answered 500 before.
+
+HUGE_PAGE = str(2**70)
+
+
+@pytest.mark.parametrize("path", ["/datasets/published", "/datasets/deleted", "/organizations/{org}/datasets",
+                                  "/datasets/{dataset}/documents", "/datasets/{dataset}/documents/deleted"])
+def test_a_page_beyond_any_possible_result_is_a_400(fuzz_server: CloudServer, fuzzer: Account, path: str) -> None:
+    dataset_id = fuzzer.new_dataset("paged")
+    url = fuzzer.base_url + path.replace("{org}", fuzzer.organization_id).replace("{dataset}", dataset_id)
+    reply = httpx.get(url, params={"page": HUGE_PAGE}, headers=fuzzer.headers)
+    assert reply.status_code == 400, reply.text
+    assert HUGE_PAGE in reply.json()["error"]
+    far = httpx.get(url, params={"page": str(10**9)}, headers=fuzzer.headers)  # far, but a page: just empty
+    assert far.status_code == 200, far.text
+    assert far.json()["documents" if "documents" in path else "datasets"] == []
+
+
+def test_a_huge_page_of_a_query_is_a_400(fuzz_server: CloudServer, fuzzer: Account) -> None:
+    reply = httpx.post(f"{fuzzer.base_url}/ndiquery", params={"page": HUGE_PAGE}, headers=fuzzer.headers,
+                       json={"searchstructure": [{"field": "base.id", "operation": "hasfield"}], "scope": "all"})
+    assert reply.status_code == 400, reply.text
+
+
+@pytest.mark.parametrize("pipeline", [[], {}, ["hello-world-v1"], 1, None])
+def test_a_pipeline_id_that_is_not_a_string_is_a_400(fuzzer: Account, pipeline: object) -> None:
+    reply = httpx.post(f"{fuzzer.base_url}/compute/start", json={"pipelineId": pipeline}, headers=fuzzer.headers)
+    assert reply.status_code == 400, reply.text
+    assert "unknown pipeline" in reply.json()["error"]

@@ -150,6 +150,7 @@ def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
             responses["200"] = {"description": "stored" if method == "put" else "the object's headers"}
         for status in ("400", "403", "404", "416"):
             responses.setdefault(status, {"description": "storage error", "content": {"application/xml": {}}})
+        responses["404"]["content"]["application/json"] = {"schema": _ref("Error")}  # a key no route matches
         return
     if operation.get("x-not-implemented"):  # cloud-api §5.6, §10.7
         operation["responses"] = {"501": _error("Error", "not implemented: the request shape is not known")}

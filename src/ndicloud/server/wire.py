@@ -77,6 +77,9 @@ def note_created(request: Request, object_id: str) -> None:
         faults.note_write([object_id])
 
 
+MAX_OFFSET = 2**63 - 1  # a page must start within SQLite's 64-bit integers
+
+
 def page_params(request: Request, default_size: int, max_size: int) -> tuple[int, int]:
     """``page`` (from 1) and ``pageSize`` (clamped to the maximum); anything else is a 400."""
     values = []
@@ -92,4 +95,7 @@ def page_params(request: Request, default_size: int, max_size: int) -> tuple[int
         if number < 1:
             raise bad_request(f"{name} must be at least 1, got {number}")
         values.append(number)
-    return values[0], min(values[1], max_size)
+    page, size = values[0], min(values[1], max_size)
+    if (page - 1) * size > MAX_OFFSET:
+        raise bad_request(f"page {page} is beyond any possible result (pageSize {size})")
+    return page, size

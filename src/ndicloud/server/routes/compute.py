@@ -33,7 +33,7 @@ async def start(request: Request) -> WireJSONResponse:
     config = request.app.state.config
     body = await read_object(request, config.max_json_body_bytes)
     pipeline = body.get("pipelineId")
-    if pipeline not in PIPELINES:
+    if not isinstance(pipeline, str) or pipeline not in PIPELINES:
         raise bad_request(f"unknown pipeline {pipeline!r}; known: {', '.join(sorted(PIPELINES))}")
     if not user.can_compute:
         raise ApiError(403, f"user {user.email} does not have permission to start compute sessions")
