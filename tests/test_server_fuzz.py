@@ -6,6 +6,13 @@ user's own dataset, document, organization, bulk job and compute session, so the
 routes' logic rather than only their 404s. Each response must not be a server error, and must match the documented
 shape and media type where the description gives one (cloud-api §3.5, §4).
 
+Access (cloud-api §10.3), extending ``test_server_access_matrix.py`` from the description: every operation gets
+well-formed generated requests aimed at another organization's private things (path parameters and ids in bodies
+naming its unpublished dataset, document, file, stored bytes, bulk job and compute session), sent with no token,
+with tokens forged for that organization's user (another key; no signature) and with another organization's token.
+Those naming its things are refused (401, 403, 404; storage 400 or 403); none shows its private ids; and afterwards
+its data reads exactly as before.
+
 The default run is short, seeded and derandomized, so it is part of the normal ``pytest`` run. A longer fuzz::
 
     NDI_FUZZ_EXAMPLES=200 NDI_FUZZ_SEED=random pytest tests/test_server_fuzz.py
@@ -21,9 +28,12 @@ pytest no longer has), and the description is only known once the server runs.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
+import jwt
 import pytest
 import requests
 import schemathesis
@@ -58,7 +68,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServe
     """A server of its own: fuzzing creates many users and datasets."""
     with cloud_server(tmp_path_factory.mktemp("fuzz-cloud"), document_ingest_delay_s=0.02, zip_extract_delay_s=0.02,
                       download_delay_s=0.02, file_registration_delay_s=0.02, worker_interval_s=0.01,
-                      compute_stage_delay_s=3600.0) as server:  # sessions stay put
+                      compute_stage_delay_s=3600.0) as server:  # sessions stay put: their state can be compared
         yield server
 
 
@@ -177,3 +187,112 @@ def test_a_pipeline_id_that_is_not_a_string_is_a_400(fuzzer: Account, pipeline: 
     reply = httpx.post(f"{fuzzer.base_url}/compute/start", json={"pipelineId": pipeline}, headers=fuzzer.headers)
     assert reply.status_code == 400, reply.text
     assert "unknown pipeline" in reply.json()["error"]
+
+
+# Access (cloud-api §10.3): every documented operation, aimed at another organization's private things.
+
+FORGED_SECRET = "not-the-server-secret-but-long-enough-for-hs256"
+
+
+@dataclass
+class Victim:
+    account: Account
+    ids: dict[str, str]  # path parameter name -> the victim's own
+    private: list[str]  # strings no one else may ever be shown
+
+
+@pytest.fixture(scope="module")
+def victim(fuzz_server: CloudServer) -> Victim:
+    """A user with an unpublished dataset holding a document and a file, a bulk job and a compute session."""
+    account = fuzz_server.account()
+    ids = own_resources(account)
+    document = httpx.get(f"{account.base_url}/datasets/{ids['dataset_id']}/documents/{ids['document_id']}",
+                         headers=account.headers).raise_for_status().json()
+    uid = "0123456789abcdef_0123456789abcdef"
+    account.upload_file(ids["dataset_id"], uid, b"private bytes")
+    ids["file_uid"] = uid
+    ids["key"] = f"files/{ids['dataset_id']}/{uid}"  # its bytes in storage, read only through a signed URL
+    private = [ids["dataset_id"], ids["document_id"], document["base"]["id"], uid, ids["job_id"], ids["session_id"]]
+    return Victim(account, ids, private)
+
+
+def snapshot(victim: Victim) -> dict[str, object]:
+    """Everything of the victim's that another caller might read or change, as the victim sees it."""
+    ids, headers = victim.ids, victim.account.headers
+    dataset = f"/datasets/{ids['dataset_id']}"
+    reads = ["/users/me", "/users/me/matlab-license", dataset, f"{dataset}/documents", f"{dataset}/documents/deleted",
+             f"{dataset}/documents/{ids['document_id']}", f"{dataset}/document-count?includeDeleted=true",
+             f"{dataset}/document-class-counts", f"{dataset}/bulk-uploads?state=all", f"{dataset}/branches",
+             f"/bulk-uploads/{ids['job_id']}", f"/compute/{ids['session_id']}", "/compute",
+             f"/organizations/{ids['organization_id']}/datasets", "/datasets/deleted"]
+    state: dict[str, object] = {}
+    for path in reads:
+        reply = HTTP.get(f"{victim.account.base_url}{path}", headers=headers)
+        state[path] = (reply.status_code, reply.json())
+    detail = HTTP.get(f"{victim.account.base_url}{dataset}/files/{ids['file_uid']}/detail", headers=headers)
+    state["file"] = (detail.status_code, {k: v for k, v in detail.json().items() if k != "downloadUrl"})  # signed anew
+    return state
+
+
+def callers(fuzz_server: CloudServer, victim: Victim) -> dict[str, dict[str, str]]:
+    """No token, forged tokens naming the victim (another key; no signature), and another organization's user."""
+    now = int(time.time())
+    claims = {"sub": victim.account.user_id, "email": victim.account.email, "iat": now, "exp": now + 600}
+    outsider = fuzz_server.account()
+    return {"anonymous": {},
+            "forged": {"Authorization": f"Bearer {jwt.encode(claims, FORGED_SECRET, algorithm='HS256')}"},
+            "unsigned": {"Authorization": f"Bearer {jwt.encode(claims, None, algorithm='none')}"},
+            "outsider": outsider.headers}
+
+
+# Operations naming none of the victim's things (sign-up, login, catalogues, the caller's own account, licence,
+# sessions, queries) may answer; they must show nothing private of the victim.
+# U3: any logged-in user may read a user's profile by id (cloud-api §5.1).
+PROFILE = "/v1/users/{user_id}"
+
+
+def aim_at(case, victim: Victim) -> None:
+    """Point a generated request at the victim's things: path parameters, and ids inside a JSON body."""
+    names = case.path_parameters or {}
+    case.path_parameters = {**names, **{k: v for k, v in victim.ids.items() if k in names}}
+    if isinstance(case.body, dict):
+        if "scope" in case.body:
+            case.body["scope"] = victim.ids["dataset_id"]
+        if "documentIds" in case.body:
+            case.body["documentIds"] = [victim.ids["document_id"]]
+
+
+def test_no_caller_reads_or_changes_another_organizations_private_data(api_schema, fuzz_server: CloudServer,
+                                                                       victim: Victim,
+                                                                       subtests: pytest.Subtests) -> None:
+    before = snapshot(victim)
+    who = callers(fuzz_server, victim)
+    session = requests.Session()
+    base_url = fuzz_server.config.base_url
+    for operation in operations(api_schema):
+        if operation.path == "/v1/auth/logout":  # a caller's own token; the outsider keeps the one used below
+            who["outsider"] = {"Authorization": f"Bearer {fuzz_server.account().token}"}
+        names = [parameter.name for parameter in operation.path_parameters]
+        aimed = any(name in victim.ids for name in names) and operation.path != PROFILE
+        with subtests.test(msg=operation.label):
+            probe_operation(operation, victim, who, base_url, session, aimed)
+    assert snapshot(victim) == before
+
+
+def probe_operation(operation, victim: Victim, who: dict[str, dict[str, str]], base_url: str,
+                    session: requests.Session, aimed: bool) -> None:
+    @given(case=operation.as_strategy(GenerationMode.POSITIVE))  # well-formed requests get past the parsing
+    def probe(case) -> None:
+        aim_at(case, victim)
+        for name, headers in who.items():
+            response = case.call(base_url=base_url, session=session, headers=headers)
+            case.validate_response(response, checks=[not_a_server_error] if not operation.definition.raw.get(
+                "x-not-implemented") else [status_code_conformance])
+            if aimed:  # storage: 403 without a signature, 400 with an Authorization header (cloud-api §10.4)
+                refusals = (400, 403) if operation.path.startswith("/storage/") else (401, 403, 404, 501)
+                assert response.status_code in refusals, (name, response.status_code, response.text)
+            if 200 <= response.status_code < 300:
+                shown = response.text
+                assert not [p for p in victim.private if p in shown], (name, response.status_code, shown)
+
+    fuzz_settings(probe, max(2, EXAMPLES // 2))()  # each example is sent by every caller
