@@ -21,6 +21,7 @@ from .jsonio import as_list
 
 # Top-level keys that are not class blocks (and are not indexed as fields).
 RESERVED_KEYS = ("depends_on", "document_class", "files")
+MAX_NAME_CHARS = 4096  # base.name: NDI Cloud refuses longer ones too
 
 _FORBIDDEN_NAME_CHARS = re.compile(r"[:/\\]")
 
@@ -81,6 +82,10 @@ class Document:
         if "id" not in base:
             raise InvalidDocumentError("document has no base.id")
         ids.validate_id(base["id"], "base.id")
+        name = base.get("name")
+        if isinstance(name, str) and len(name) > MAX_NAME_CHARS:
+            raise InvalidDocumentError(f"document {base['id']}: base.name is {len(name)} characters long, more "
+                                       f"than the limit of {MAX_NAME_CHARS}")
         session_id = base.get("session_id", "")
         if session_id not in ("", None):
             ids.validate_id(session_id, f"base.session_id of document {base['id']}")

@@ -17,6 +17,25 @@ from typing import Any
 from ..core import jsonio
 
 _UID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+MAX_DOCUMENT_ID_CHARS = 256  # NDI ids have 33
+MAX_DOCUMENT_NAME_CHARS = 4096
+
+
+def document_base_problem(value: Any) -> str | None:
+    """Why ``value`` is not a document the server stores (an object with a short string base.id and, if
+    given, a base.name of reasonable length), or None."""
+    if not isinstance(value, dict):
+        return "a document must be a JSON object"
+    base = value.get("base")
+    if not isinstance(base, dict) or not isinstance(base.get("id"), str) or not base["id"]:
+        return "a document needs base.id (its NDI id) as a string"
+    if len(base["id"]) > MAX_DOCUMENT_ID_CHARS:
+        return f"base.id is {len(base['id'])} characters long, more than the limit of {MAX_DOCUMENT_ID_CHARS}"
+    name = base.get("name")
+    if isinstance(name, str) and len(name) > MAX_DOCUMENT_NAME_CHARS:
+        return (f"base.name of document {base['id']} is {len(name)} characters long, more than the limit of "
+                f"{MAX_DOCUMENT_NAME_CHARS}")
+    return None
 
 
 class ZipRejected(Exception):
@@ -85,9 +104,9 @@ def read_document_zip(path: Path, limits: ZipLimits = ZipLimits()) -> list[dict[
                 raise ZipRejected(f"zip entry {info.filename!r} is not valid JSON: {exc}") from None
             items = value if isinstance(value, list) else [value]
             for n, item in enumerate(items):
-                base = item.get("base") if isinstance(item, dict) else None
-                if not isinstance(base, dict) or not isinstance(base.get("id"), str) or not base["id"]:
-                    raise ZipRejected(f"zip entry {info.filename!r}: document {n} has no base.id")
+                problem = document_base_problem(item)
+                if problem is not None:
+                    raise ZipRejected(f"zip entry {info.filename!r}: document {n}: {problem}")
                 documents.append(item)
     return documents
 

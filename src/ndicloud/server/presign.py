@@ -1,9 +1,11 @@
-"""Presigned storage URLs: absolute, outside /v1, HMAC-SHA256 over method class, key and expiry (cloud-api §10.4)."""
+"""Presigned storage URLs: absolute, outside /v1, HMAC-SHA256 over method class, key, expiry and a nonce
+(cloud-api §10.4). The nonce makes each URL distinct, so the server can tell a used upload URL from a new one."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
 from urllib.parse import quote
 
@@ -18,22 +20,24 @@ class Presigner:
         self.base_url = base_url.rstrip("/")
         self.ttl_s = ttl_s
 
-    def _signature(self, method: str, key: str, expires: int) -> str:
-        message = f"{method}\n{key}\n{expires}".encode()
+    def _signature(self, method: str, key: str, expires: int, nonce: str) -> str:
+        message = f"{method}\n{key}\n{expires}\n{nonce}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
     def url(self, method: str, key: str, ttl_s: int | None = None) -> str:
         """A URL allowing ``method`` (PUT or GET; GET also allows HEAD) on ``key`` until it expires."""
         expires = int(time.time()) + (self.ttl_s if ttl_s is None else ttl_s)
-        signature = self._signature(method, key, expires)
-        return f"{self.base_url}{STORAGE_PREFIX}/{quote(key)}?expires={expires}&signature={signature}"
+        nonce = secrets.token_hex(8)
+        signature = self._signature(method, key, expires, nonce)
+        return f"{self.base_url}{STORAGE_PREFIX}/{quote(key)}?expires={expires}&nonce={nonce}&signature={signature}"
 
-    def check(self, method: str, key: str, expires: str | None, signature: str | None) -> str | None:
+    def check(self, method: str, key: str, expires: str | None, signature: str | None,
+              nonce: str | None = None) -> str | None:
         """None when the request is allowed, else the reason it is not."""
         method_class = "GET" if method == "HEAD" else method
         if not expires or not signature or not expires.isdigit():
             return "Request is not signed"
-        if not hmac.compare_digest(self._signature(method_class, key, int(expires)), signature):
+        if not hmac.compare_digest(self._signature(method_class, key, int(expires), nonce or ""), signature):
             return "The request signature does not match"
         if int(expires) < time.time():
             return "Request has expired"

@@ -59,6 +59,8 @@ async def read_json(request: Request, max_bytes: int, *, account: bool = False) 
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise refused(400, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise refused(400, "request body is JSON nested too deeply") from None
 
 
 async def read_object(request: Request, max_bytes: int, *, required: bool = True) -> dict[str, Any]:

@@ -23,6 +23,7 @@ CHUNK = 1 << 20
 DOCUMENTS_ENTRY = "documents.json"
 MAX_UNCOMPRESSED_BYTES = 20 * 1024**3
 MAX_ENTRY_BYTES = 2 * 1024**3  # one entry is parsed in memory: a chunk of documents is far smaller
+MAX_RATIO = 200  # uncompressed : compressed, per entry of more than a megabyte (the server's zip-bomb guard)
 SENTINEL_MARK = b"__NDI__"
 
 
@@ -93,6 +94,10 @@ def read_document_zip(path: Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES) ->
         total = sum(info.file_size for info in entries)
         if total > max_bytes:
             raise UnsafeZipError(f"{path.name} would unpack to {total} bytes (limit {max_bytes}); refused")
+        for info in entries:
+            if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise UnsafeZipError(f"{path.name}: entry {info.filename!r} expands {info.file_size} bytes from "
+                                     f"{info.compress_size} (a zip bomb?); refused")
         largest = max((info.file_size for info in entries), default=0)
         if largest > min(max_bytes, MAX_ENTRY_BYTES):
             raise UnsafeZipError(f"{path.name} has an entry of {largest} bytes (limit {MAX_ENTRY_BYTES}); refused")

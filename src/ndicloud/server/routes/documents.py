@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from ..access import optional_user, readable_dataset, required_user, writable_dataset
 from ..errors import bad_request, not_found
 from ..ids import is_object_id
+from ..ingest import document_base_problem
 from ..records import Records
 from ..wire import WireJSONResponse, note_created, page_params, read_json, read_object
 from .lifecycle import deletion_delay_s
@@ -20,11 +21,9 @@ BULK_FETCH_LIMIT = 500
 
 def _document_body(value: Any) -> dict[str, Any]:
     """A document's properties: an object with a string base.id (this refuses stub uploads)."""
-    if not isinstance(value, dict):
-        raise bad_request("a document must be a JSON object")
-    base = value.get("base")
-    if not isinstance(base, dict) or not isinstance(base.get("id"), str) or not base["id"]:
-        raise bad_request("a document needs base.id (its NDI id) as a string")
+    problem = document_base_problem(value)
+    if problem is not None:
+        raise bad_request(problem)
     return value
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
 from xml.sax.saxutils import escape
 
+import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.types import Message, Receive, Scope, Send
@@ -49,8 +53,9 @@ def s3_error(status: int, code: str, message: str) -> Response:
 def _refusal(request: Request, method: str, key: str) -> Response | None:
     if "authorization" in request.headers:  # one authentication mechanism only; also catches a leaked token
         return s3_error(400, "InvalidArgument", "Only one auth mechanism allowed; remove the Authorization header")
-    reason = request.app.state.presigner.check(method, key, request.query_params.get("expires"),
-                                               request.query_params.get("signature"))
+    params = request.query_params
+    reason = request.app.state.presigner.check(method, key, params.get("expires"), params.get("signature"),
+                                               params.get("nonce"))
     if reason is not None:
         return s3_error(403, "AccessDenied", reason)
     if not valid_key(key):
@@ -58,24 +63,65 @@ def _refusal(request: Request, method: str, key: str) -> Response | None:
     return None
 
 
+def _etag(path: Path) -> dict[str, str]:
+    stat = path.stat()
+    return {"ETag": f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'}
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while data := handle.read(1024 * 1024):
+            digest.update(data)
+    return digest.hexdigest()
+
+
+async def _same_bytes(chunks: AsyncIterator[bytes], existing: Path) -> bool:
+    """Whether the body holds exactly the bytes of ``existing`` (read to the end, never stored)."""
+    limit = existing.stat().st_size
+    digest = hashlib.sha256()
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size <= limit:
+            digest.update(chunk)
+    return size == limit and digest.hexdigest() == await anyio.to_thread.run_sync(_sha256_of, existing)
+
+
 @router.put(STORAGE_PREFIX + "/{key:path}")
 async def put_object(request: Request, key: str) -> Response:
+    """Store an upload. A fresh URL may replace a file's bytes (as on S3), but a URL that already stored them
+    (replayed) may only send the same bytes again, as a retry does; a zip's URL is spent once its job took it."""
     refused = _refusal(request, "PUT", key)
     if refused is not None:
         return refused
     blobs: BlobStore = request.app.state.blobs
     config = request.app.state.config
+    transfer = request.app.state.records.transfers.by_key(key)
+    if transfer is not None and transfer.state != "queued":
+        return s3_error(403, "AccessDenied", f"This upload URL was already used (its upload is {transfer.state}); "
+                                             "ask for a new one")
     chunks = request.stream()
     faults = getattr(request.app.state, "faults", None)
     if faults is not None and faults.cut_upload():
         chunks = cut_halfway(chunks, int(request.headers.get("content-length", "0")))
+    used: set[str] = request.app.state.used_upload_urls
+    signature = request.query_params.get("signature", "")
+    existing = blobs.path(key)
+    if signature in used and existing.is_file():
+        if await _same_bytes(chunks, existing):
+            return Response(status_code=200, headers=_etag(existing))
+        return s3_error(403, "AccessDenied", f"This upload URL already stored {key}; it cannot replace the bytes "
+                                             "(ask for a new URL)")
     try:
         size = await blobs.write(key, chunks, config.max_object_bytes)
     except ObjectTooLarge:
         return s3_error(400, "EntityTooLarge", f"Your proposed upload exceeds the maximum of {config.max_object_bytes}")
-    stat = blobs.path(key).stat()  # before the worker hears of it: it may read and remove an upload at once
+    etag = _etag(blobs.path(key))  # before the worker hears of it: it may read and remove an upload at once
+    if key.startswith("files/"):
+        used.add(signature)
     request.app.state.on_object_stored(key, size)
-    return Response(status_code=200, headers={"ETag": f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'})
+    return Response(status_code=200, headers=etag)
 
 
 @router.api_route(STORAGE_PREFIX + "/{key:path}", methods=["GET", "HEAD"])
