@@ -381,3 +381,26 @@ def test_a_document_file_that_is_not_utf8_is_refused(tmp_path: Path):
     with pytest.raises(DocumentJsonError) as info2:
         Document.from_file(deep)
     assert str(deep) in str(info2.value)
+
+
+def test_a_cloud_document_whose_file_uid_climbs_out_is_not_downloaded(hostile_cloud: CloudServer, tmp_path: Path):
+    from ndicloud.api import CloudClient
+    from ndicloud.download import download_dataset
+
+    account = hostile_cloud.account()
+    dataset_id = account.new_dataset()
+    properties = Document.new("demoNDI", properties={"demoNDI": {"value": 1}}, file_list=["data.bin"]).properties
+    properties["files"]["file_info"] = [{"name": "data.bin", "locations": [
+        {"uid": "../../../escape", "location": "https://storage.invalid/../../escape", "location_type": "ndicloud",
+         "ingest": 1, "delete_original": 1}]}]
+    account.add_document(dataset_id, Document(properties))
+    with CloudClient(account.base_url, username=account.email, password=account.password, cache=False) as client:
+        report = download_dataset(dataset_id, tmp_path / "copy", mode="local", client=client)
+    assert not report.success
+    assert "file uid in document" in report.message and "'../../../escape'" in report.message
+    assert not any(p.name == "escape" for p in tmp_path.parent.rglob("escape*"))
+    copy = Path(report.local_path or next((tmp_path / "copy").iterdir()))
+    with Dataset.open(copy) as dataset:
+        assert [d.class_name for d in dataset.documents()] in ([], ["dataset_remote"])
+    assert list((copy / ".ndi" / "files").iterdir()) == []
+    assert _count(account, dataset_id) == 1  # the cloud copy is left as it was
