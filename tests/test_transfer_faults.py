@@ -137,3 +137,33 @@ def test_a_second_process_on_the_same_dataset_is_told_so(matlab_dataset: Path, c
         holder.kill()
         holder.wait()
     assert upload_dataset(matlab_dataset, client=client).success  # once it is gone, the upload runs
+
+
+def test_a_document_zip_whose_answer_is_lost_is_not_sent_twice(matlab_dataset: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch):
+    """The first PUT of each document zip is stored, then its answer is lost; the retry on the same URL is
+    refused as used. The upload must look (the listing), not send the zip again with a fresh URL."""
+    import httpx
+
+    real_put = httpx.Client.put
+    lost: list[str] = []
+
+    def put_then_lose_the_answer(self, url, *args, **kwargs):
+        response = real_put(self, url, *args, **kwargs)
+        if "/uploads/documents/" in str(url) and str(url) not in lost and response.status_code < 300:
+            lost.append(str(url))
+            raise httpx.ReadError("connection reset after the body was stored (injected)")
+        return response
+
+    with cloud_server(tmp_path / "data", document_ingest_delay_s=0.05) as server:
+        account = server.account()
+        with CloudClient(account.base_url, username=account.email, password=account.password, cache=False,
+                         retry=RetryPolicy(retries=3, base_s=0.01, cap_s=0.02)) as client:
+            monkeypatch.setattr(httpx.Client, "put", put_then_lose_the_answer)
+            up = upload_dataset(matlab_dataset, document_chunk=3, client=client)
+            monkeypatch.undo()
+            assert up.success, up.message
+            assert lost, "no answer was lost: the test did not test anything"
+            listing = documents.get_uploaded_document_ids(up.cloud_dataset_id or "", client=client)
+    assert all(len(copies) == 1 for copies in listing.values()), f"sent twice: {listing}"
+    assert sorted(listing) == sorted(dataset_contents(matlab_dataset)[0])

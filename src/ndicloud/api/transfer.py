@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .client import CloudClient
-from .errors import TransferError
+from .errors import OutcomeUnknown, TransferError
 from .retry import RETRY_STATUSES, RetryPolicy
 
 CHUNK = 1 << 20
@@ -99,6 +99,7 @@ def put_file(url: str, path: str | Path, *, content_type: str = "application/oct
                 if progress:
                     progress(done, size)
 
+    uncertain = False  # an earlier attempt failed in a way that may hide a stored upload
     for attempt in range(policy.retries + 1):
         if progress:
             progress(0, size)
@@ -108,6 +109,7 @@ def put_file(url: str, path: str | Path, *, content_type: str = "application/oct
             response = _http(client).put(url, content=chunks(), headers=headers)
         except httpx.TransportError as exc:
             if attempt < policy.retries:
+                uncertain = True
                 policy.wait(attempt)
                 continue
             raise TransferError(f"upload of {source.name} to {shown(url)} failed: {type(exc).__name__}: {exc}",
@@ -115,8 +117,14 @@ def put_file(url: str, path: str | Path, *, content_type: str = "application/oct
         if response.status_code < 300:
             return size
         if response.status_code in RETRY_STATUSES and attempt < policy.retries:
+            uncertain = True
             policy.wait(attempt, response.headers.get("Retry-After"))
             continue
+        if response.status_code == 403 and uncertain:
+            # a URL refused after an attempt whose answer was lost may be refused because that attempt was
+            # stored (a used URL): the caller must look before sending again with a new one
+            raise OutcomeUnknown(f"upload of {source.name} to {shown(url)}: an earlier attempt got no clear "
+                                 "answer and the URL is now refused; it may have been stored", route=shown(url))
         raise _refusal(response, f"upload of {source.name} to", url)
     raise AssertionError("unreachable")  # the loop returns or raises
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from ..api import Backoff, CloudClient, CloudError, FileEntry, transfer, waiters
+from ..api import Backoff, CloudClient, CloudError, FileEntry, OutcomeUnknown, transfer, waiters
 from ..api import files as cloud_files
 from ..transfers.inventory import LocalFile, remote_files
 from ..transfers.progress import Step
@@ -95,6 +95,8 @@ def upload_files(cloud_dataset_id: str, files: list[LocalFile], *, client: Cloud
                 batch = futures[future]
                 try:
                     done = future.result()
+                except OutcomeUnknown:  # perhaps stored: the file listing decides (confirm_files)
+                    done = {entry.uid: (entry.size or 0, None) for entry in batch}
                 except (CloudError, OSError) as exc:
                     for entry in batch:
                         report.record("file", entry.uid, "failed", str(exc))
