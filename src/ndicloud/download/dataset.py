@@ -188,8 +188,7 @@ def download_dataset(dataset_id: str, target: str | Path | None = None, *, outpu
         if is_ndi_folder(folder):
             with Dataset.open(folder, readonly=False) as existing:  # a killed run may have left a journal to roll back
                 present = set(existing.store.live_ids())
-        # the newest copy of each (see newest_copies), for what is not here yet
-        wanted = {ndi_id: max(api_ids) for ndi_id, api_ids in listing.items() if api_ids and ndi_id not in present}
+        wanted = newest_copies(listing, skip=present)
         with reporter.step("documents", len(wanted), unit="documents") as step:
             if not is_ndi_folder(folder):
                 found_id, reference = remote_identity(dataset_id, cloud, record.name)

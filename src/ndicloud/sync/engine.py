@@ -29,6 +29,7 @@ from ..api import (
     WaitTimeout,
     waiters,
 )
+from ..api import datasets as cloud_datasets
 from ..api import documents as cloud_documents
 from ..api.client import resolve
 from ..core import Dataset, Document, NotAnNdiFolderError, NotLinked, RemoteLinkError, is_ndi_folder
@@ -127,8 +128,6 @@ def _linked_id(dataset: Dataset, cloud_dataset_id: str | None, *, dry_run: bool,
         raise NotLinked(f"{dataset.path} is not linked to a cloud dataset: upload it first (ndi-cloud upload), "
                         "or name the cloud dataset to sync with")
     if not dry_run:
-        from ..api import datasets as cloud_datasets
-
         record = cloud_datasets.get_dataset(cloud_dataset_id, client=client)
         dataset.create_remote_link(cloud_dataset_id, record.organization_id or client.organization_id)
     return cloud_dataset_id
@@ -191,18 +190,24 @@ class _Baselines(Mapping[str, Baseline]):
 
 
 class _RemoteHashes(Mapping[str, str]):
-    """Cloud content hashes known now: fetched in this run, or recorded at the last sync for exactly the cloud
-    copies listed now (unless the state is not to be trusted for them), looked up when asked for."""
+    """Cloud content hashes known for the copies in ``listing``, looked up when asked for: fetched in this run
+    from those very copies (``fetched_from``: the listing they were fetched by, when it may differ), or
+    recorded in the state for exactly those cloud ids (unless the state is not to be trusted). A hash recorded
+    for other cloud ids says nothing about these: another copy of the toolkit replaced the document since."""
 
-    def __init__(self, documents: Mapping[str, Any], listing: Mapping[str, list[str]], *, trust_state: bool):
-        self.fetched: dict[str, str] = {}
+    def __init__(self, documents: Mapping[str, Any], listing: Mapping[str, list[str]], *, trust_state: bool,
+                 fetched: dict[str, str] | None = None, fetched_from: Mapping[str, list[str]] | None = None):
+        self.fetched: dict[str, str] = {} if fetched is None else fetched
         self._documents, self._listing, self._trust_state = documents, listing, trust_state
+        self._fetched_from = fetched_from
 
     def __getitem__(self, ndi_id: str) -> str:
-        if ndi_id in self.fetched:
+        copies = self._listing.get(ndi_id)
+        if ndi_id in self.fetched and (self._fetched_from is None
+                                       or sorted(self._fetched_from.get(ndi_id, ())) == sorted(copies or ())):
             return self.fetched[ndi_id]
         if self._trust_state:
-            entry, copies = self._documents.get(ndi_id), self._listing.get(ndi_id)
+            entry = self._documents.get(ndi_id)
             if isinstance(entry, dict) and entry.get("remote") and copies and entry.get("apiIds") \
                     and sorted(entry["apiIds"]) == sorted(copies):
                 return str(entry["remote"])
@@ -409,24 +414,12 @@ def _record_in_sync(run: _Run, plan: SyncPlan, listing: dict[str, list[str]], lo
     state = run.state
     for ndi_id in [i for i in state.documents if i not in local_now and i not in listing]:
         state.forget_document(ndi_id)
+    known = _RemoteHashes(state.documents, listing, trust_state=True, fetched=run.contents.hashes,
+                          fetched_from=run.listing)
     for ndi_id in local_now.keys() & listing.keys():
         if ndi_id in plan.conflicts:
             continue
         here = local_now[ndi_id]
-        if _remote_hash(run, ndi_id, listing[ndi_id]) == here:
+        if known.get(ndi_id) == here:
             state.confirm_document(ndi_id, here, here, listing[ndi_id])
     state.save(local_ids=sorted(local_now), remote_ids=sorted(listing))
-
-
-def _remote_hash(run: _Run, ndi_id: str, copies: list[str]) -> str | None:
-    """The content hash of the cloud copies ``copies`` of a document, if known: fetched in this run from these
-    very copies (which also finds an edit in place), or recorded in the state for exactly these cloud ids. A
-    hash recorded for other cloud ids says nothing about these (another copy of the toolkit replaced the
-    document since)."""
-    fetched = run.contents.hashes.get(ndi_id)
-    if fetched is not None and set(run.listing.get(ndi_id, ())) == set(copies):
-        return fetched
-    entry = run.state.documents.get(ndi_id)
-    if isinstance(entry, dict) and entry.get("remote") and set(entry.get("apiIds") or ()) == set(copies):
-        return str(entry["remote"])
-    return None

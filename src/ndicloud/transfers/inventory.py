@@ -8,7 +8,7 @@ file list. The ``dataset_remote`` link is machine-specific and stays out of both
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,10 +86,11 @@ def remote_documents(cloud_dataset_id: str, client: CloudClient) -> dict[str, li
     return cloud_documents.get_uploaded_document_ids(cloud_dataset_id, client=client)
 
 
-def newest_copies(listing: dict[str, list[str]]) -> dict[str, str]:
-    """ndiId -> the cloud id of its newest copy. Cloud ids grow with time, and this toolkit updates a cloud
-    document by adding the new version before removing the old one, so the newest copy is the current one."""
-    return {ndi_id: max(api_ids) for ndi_id, api_ids in listing.items() if api_ids}
+def newest_copies(listing: dict[str, list[str]], *, skip: Collection[str] = ()) -> dict[str, str]:
+    """ndiId -> the cloud id of its newest copy, for the ndiIds not in ``skip``. Cloud ids grow with time, and
+    this toolkit updates a cloud document by adding the new version before removing the old one, so the
+    newest copy is the current one."""
+    return {ndi_id: max(api_ids) for ndi_id, api_ids in listing.items() if api_ids and ndi_id not in skip}
 
 
 def remote_files(cloud_dataset_id: str, client: CloudClient) -> dict[str, FileEntry]:
