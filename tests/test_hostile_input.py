@@ -264,6 +264,33 @@ def test_a_replayed_file_upload_url_cannot_replace_the_file(hostile_cloud: Cloud
     assert _stored_objects(hostile_cloud) == before
 
 
+def test_a_file_upload_url_replayed_after_a_restart_cannot_replace_the_file(tmp_path: Path):
+    data = tmp_path / "data"
+    settings = {"file_registration_delay_s": 0, "worker_interval_s": 0.01}
+    with cloud_server(data, **settings) as server:
+        account = server.account()
+        dataset_id = account.new_dataset()
+        uid = new_id()
+        url = _file_put_url(account, dataset_id, uid)
+        assert httpx.put(url, content=b"the real bytes").status_code == 200
+        old_base = server.config.base_url
+    with cloud_server(data, **settings) as server:  # another port: the same URL, sent to the restarted server
+        replayed = url.replace(old_base, server.config.base_url)
+        reply = httpx.put(replayed, content=b"tampered bytes")
+        assert reply.status_code == 403 and "This upload URL already stored" in reply.text
+        account.base_url = server.base_url
+        account.token = server.login(account.email, account.password)
+        assert _file_bytes(account, dataset_id, uid) == b"the real bytes"
+
+
+def test_a_spent_upload_url_is_forgotten_once_it_expired(hostile_cloud: CloudServer):
+    spent = hostile_cloud.records.spent_upload_urls
+    spent.spend("a-signature-that-expired", time.time() - 1)
+    spent.spend("a-signature-still-valid", time.time() + 600)
+    eventually(lambda: not spent.is_spent("a-signature-that-expired"))  # the worker's tick
+    assert spent.is_spent("a-signature-still-valid")
+
+
 def test_a_replayed_document_upload_url_is_refused(hostile_cloud: CloudServer):
     account = hostile_cloud.account()
     dataset_id = account.new_dataset()

@@ -111,7 +111,6 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.blobs = blobs
     app.state.reset_code_times = {}  # address -> times of recent reset codes (A4 rate limit)
     app.state.presigner = Presigner(secret, config.base_url, config.url_ttl_s)
-    app.state.used_upload_urls = set()  # signatures of presigned file PUTs that stored their bytes
 
     def on_object_stored(key: str, size: int) -> None:
         """After a presigned PUT: register a single file, or hand an uploaded zip to the worker."""

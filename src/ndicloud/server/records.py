@@ -20,6 +20,7 @@ from .documents import Documents
 from .filestore import FileRegistry
 from .ids import object_id, utc_timestamp
 from .licenses import Licenses
+from .spent import SpentUploadUrls
 from .uploads import Transfers
 
 DATABASE_FILE = "records.sqlite"
@@ -106,6 +107,7 @@ class Records:
         self.transfers = Transfers(self._conn)
         self.compute = ComputeSessions(self._conn)
         self.licenses = Licenses(self._conn)
+        self.spent_upload_urls = SpentUploadUrls(self._conn)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

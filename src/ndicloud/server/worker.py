@@ -65,6 +65,7 @@ class Worker:
                                               error="the server failed to process this transfer")
             handled += 1
         handled += self.records.transfers.expire_unused(moment)
+        handled += self.records.spent_upload_urls.forget_expired(moment)
         handled += step_due_sessions(self.records.compute, moment, self.compute_stage_delay_s)
         handled += self.records.files.register_due(moment)
         if moment - self._last_sweep > self.sweep_interval_s:

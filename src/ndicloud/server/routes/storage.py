@@ -105,10 +105,10 @@ async def put_object(request: Request, key: str) -> Response:
     faults = getattr(request.app.state, "faults", None)
     if faults is not None and faults.cut_upload():
         chunks = cut_halfway(chunks, int(request.headers.get("content-length", "0")))
-    used: set[str] = request.app.state.used_upload_urls
+    spent = request.app.state.records.spent_upload_urls
     signature = request.query_params.get("signature", "")
     existing = blobs.path(key)
-    if signature in used and existing.is_file():
+    if key.startswith("files/") and spent.is_spent(signature) and existing.is_file():
         if await _same_bytes(chunks, existing):
             return Response(status_code=200, headers=_etag(existing))
         return s3_error(403, "AccessDenied", f"This upload URL already stored {key}; it cannot replace the bytes "
@@ -119,7 +119,7 @@ async def put_object(request: Request, key: str) -> Response:
         return s3_error(400, "EntityTooLarge", f"Your proposed upload exceeds the maximum of {config.max_object_bytes}")
     etag = _etag(blobs.path(key))  # before the worker hears of it: it may read and remove an upload at once
     if key.startswith("files/"):
-        used.add(signature)
+        spent.spend(signature, float(request.query_params["expires"]))  # digits: the signature check saw to it
     request.app.state.on_object_stored(key, size)
     return Response(status_code=200, headers=etag)
 
