@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from urllib.parse import quote
@@ -26,7 +27,8 @@ class Presigner:
 
     def url(self, method: str, key: str, ttl_s: int | None = None) -> str:
         """A URL allowing ``method`` (PUT or GET; GET also allows HEAD) on ``key`` until it expires."""
-        expires = int(time.time()) + (self.ttl_s if ttl_s is None else ttl_s)
+        # Rounded up: a URL lives at least its ttl (rounding down cut up to a second off a short one).
+        expires = math.ceil(time.time() + (self.ttl_s if ttl_s is None else ttl_s))
         nonce = secrets.token_hex(8)
         signature = self._signature(method, key, expires, nonce)
         return f"{self.base_url}{STORAGE_PREFIX}/{quote(key)}?expires={expires}&nonce={nonce}&signature={signature}"

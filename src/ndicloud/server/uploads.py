@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Callable
@@ -67,11 +68,13 @@ class Transfers:
                state: str = "queued", due: float | None = None, payload: Any = None) -> Transfer:
         transfer_id = object_id()
         key = f"{key_prefix}/{transfer_id}.zip"
+        # Never before its URL expires: the URL's expiry is rounded up to a whole second a moment later.
+        url_expires = math.ceil(time.time() + url_ttl_s) + 1
         with self._conn() as conn:
             conn.execute(
                 "INSERT INTO transfers (id, kind, dataset_id, owner_id, blob_key, state, due, url_expires, created_at, "
                 "payload) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (transfer_id, kind, dataset_id, owner_id, key, state, due, time.time() + url_ttl_s, utc_timestamp(),
+                (transfer_id, kind, dataset_id, owner_id, key, state, due, url_expires, utc_timestamp(),
                  None if payload is None else json.dumps(payload)))
         found = self.get(transfer_id)
         assert found is not None
