@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ndicloud.api import CloudClient, RetryPolicy, files
-from ndicloud.api.transfer import put_file
+from ndicloud.api.transfer import get_file, put_file
 from ndicloud.core import Dataset, new_id
 from ndicloud.download import download_dataset
 from ndicloud.sync import two_way_sync
@@ -141,6 +141,10 @@ def test_two_copies_and_a_file_uploader_at_the_same_time_end_consistent(tmp_path
             assert all(len(copies) == 1 for copies in listing.values()), f"duplicates: {listing}"
             remote = remote_contents(cloud_id, api, tmp_path)
             assert files.get_uploaded_file_ids(cloud_id, client=api) >= set(payloads)
+            for uid, payload in payloads.items():  # the uploader's bytes, whole, under faults
+                received = tmp_path / f"{uid}.received"
+                get_file(files.get_file_details(cloud_id, uid, client=api)["downloadUrl"], received, client=api)
+                assert received.read_bytes() == payload, uid
         assert local_contents(here) == remote and local_contents(there) == remote
         assert _values(here) == expected  # nothing lost, every change kept
         for path in (here, there):

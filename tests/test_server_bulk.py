@@ -26,10 +26,6 @@ def bulk_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer
         yield server
 
 
-
-
-
-
 def _zip(entries: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -161,6 +157,27 @@ def test_file_zip_job_runs_to_complete(bulk_cloud: CloudServer):
     history = httpx.get(f"{account.base_url}/datasets/{dataset_id}/bulk-uploads", params={"state": "all"},
                         headers=account.headers).json()["jobs"]
     assert [j["state"] for j in history] == ["complete"]
+
+
+def test_a_zip_taken_away_as_soon_as_it_is_stored_still_answers_its_put(bulk_cloud: CloudServer,
+                                                                         monkeypatch: pytest.MonkeyPatch):
+    """The PUT's ETag is read before the worker hears of the zip: a worker that takes and removes it at once
+    must not turn the PUT into a server error (it did, once, under load)."""
+    import ndicloud.server.app as server_app
+
+    counted = server_app.count_zip_entries
+
+    def count_then_take_away(path: Path) -> int | None:
+        total = counted(path)
+        path.unlink()  # as a worker that already extracted it
+        return total
+
+    monkeypatch.setattr(server_app, "count_zip_entries", count_then_take_away)
+    account = bulk_cloud.account()
+    url, _ = _file_job(account, account.new_dataset())
+    reply = httpx.put(url, content=_zip({new_id(): b"bytes"}))
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["ETag"]
 
 
 def _symlink_zip() -> bytes:
