@@ -17,6 +17,7 @@ import pytest
 from ndicloud.core import Document, new_id
 
 from cloud_server import Account, CloudServer, cloud_server, eventually
+from zip_bombs import bomb_zip
 
 
 @pytest.fixture(scope="module")
@@ -190,10 +191,7 @@ def _symlink_zip() -> bytes:
 
 
 def _bomb_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(new_id(), b"\0" * (20 * 1024 * 1024))
-    return buffer.getvalue()
+    return bomb_zip(new_id(), fill=b"\0")
 
 
 @pytest.mark.parametrize(("make", "words"), [

@@ -46,7 +46,10 @@ class ZipRejected(Exception):
 class ZipLimits:
     max_entries: int = 100_000
     max_total_bytes: int = 20 * 1024**3
-    max_ratio: int = 200  # uncompressed : compressed, per entry
+    max_ratio: int = 200  # uncompressed : compressed, per entry of at least ratio_floor_bytes
+    # Smaller entries may compress as well as they like: sparse data does (documents with long zero arrays reach
+    # 200:1), and a few tens of megabytes amplify nothing that matters.
+    ratio_floor_bytes: int = 64 * 1024**2
     max_json_bytes: int = 1024**3  # document zips are parsed in memory
 
 
@@ -66,7 +69,8 @@ def _checked_entries(archive: zipfile.ZipFile, limits: ZipLimits) -> list[zipfil
             raise ZipRejected(f"zip entry {name!r} is a link")
         if info.flag_bits & 0x1:
             raise ZipRejected(f"zip entry {name!r} is encrypted")
-        if info.file_size > limits.max_ratio * max(info.compress_size, 1) and info.file_size > 1024 * 1024:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size >= limits.ratio_floor_bytes and ratio > limits.max_ratio:
             raise ZipRejected(f"zip entry {name!r} expands {info.file_size} bytes from {info.compress_size}: refused")
         total += info.file_size
         if total > limits.max_total_bytes:

@@ -23,7 +23,8 @@ CHUNK = 1 << 20
 DOCUMENTS_ENTRY = "documents.json"
 MAX_UNCOMPRESSED_BYTES = 20 * 1024**3
 MAX_ENTRY_BYTES = 2 * 1024**3  # one entry is parsed in memory: a chunk of documents is far smaller
-MAX_RATIO = 200  # uncompressed : compressed, per entry of more than a megabyte (the server's zip-bomb guard)
+MAX_RATIO = 200  # uncompressed : compressed, per entry of at least RATIO_FLOOR_BYTES (the server's guard)
+RATIO_FLOOR_BYTES = 64 * 1024**2  # smaller entries may compress as well as they like: sparse data does
 SENTINEL_MARK = b"__NDI__"
 
 
@@ -95,7 +96,7 @@ def read_document_zip(path: Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES) ->
         if total > max_bytes:
             raise UnsafeZipError(f"{path.name} would unpack to {total} bytes (limit {max_bytes}); refused")
         for info in entries:
-            if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            if info.file_size >= RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
                 raise UnsafeZipError(f"{path.name}: entry {info.filename!r} expands {info.file_size} bytes from "
                                      f"{info.compress_size} (a zip bomb?); refused")
         largest = max((info.file_size for info in entries), default=0)
