@@ -114,6 +114,22 @@ def test_a_body_that_is_not_utf8_is_refused(hostile_cloud: CloudServer):
     assert _count(account, dataset_id) == 0
 
 
+@pytest.mark.parametrize("where", ["name", "key"])
+def test_a_lone_surrogate_escaped_in_a_body_is_refused(hostile_cloud: CloudServer, where: str):
+    """Valid JSON (an escape), but no UTF-8 store can hold it: a 400 naming it, not a 500."""
+    account = hostile_cloud.account()
+    dataset_id = account.new_dataset()
+    body = _doc_json(name="\udcff") if where == "name" else _doc_json().replace(b'"base"', b'"\\udc00": 1, "base"', 1)
+    assert b"\\ud" in body
+    reply = _post_document(account, dataset_id, body)
+    assert reply.status_code == 400, reply.text
+    assert "lone surrogate (U+DC" in _error(reply)
+    assert _count(account, dataset_id) == 0
+    created = httpx.post(f"{account.base_url}/organizations/{account.organization_id}/datasets",
+                         content=b'{"name": "\\udcff"}', headers=account.headers)
+    assert created.status_code == 400 and "lone surrogate (U+DCFF)" in _error(created)
+
+
 @pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"-Infinity", b"null", b"1.5", b'""', b"[]"])
 def test_a_document_whose_id_is_not_a_string_is_refused(hostile_cloud: CloudServer, token: bytes):
     account = hostile_cloud.account()
@@ -161,6 +177,8 @@ HOSTILE_DOCUMENT_ZIPS: dict[str, tuple[Callable[[], bytes], str]] = {
     "not utf-8": (lambda: _zip({"docs.json": b"[" + _doc_json(name="\udcff").replace(b"\\udcff", b"\xff") + b"]"}),
                   "is not valid JSON"),
     "nan id": (lambda: _zip({"docs.json": b"[" + _doc_json(id=math.nan) + b"]"}), "needs base.id"),
+    "lone surrogate": (lambda: _zip({"docs.json": b"[" + _doc_json(name="\udcff") + b"]"}),
+                       "escapes a lone surrogate (U+DCFF)"),
     "10 MB name": (lambda: _zip({"docs.json": b"[" + _doc_json(name=secrets.token_hex(TEN_MB // 2)) + b"]"}),
                    "base.name of document"),
 }

@@ -75,6 +75,35 @@ def parse(text: str | bytes) -> Any:
     return json.loads(text)
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def lone_surrogate(text: str | bytes, value: Any) -> str | None:
+    """The first lone surrogate (as ``U+DCFF``) in a string or key of ``value``, parsed from ``text``; None if none.
+
+    Valid JSON may escape one (``"\\udcff"``), yet no UTF-8 file or database can hold it. Text decoded from
+    UTF-8 holds surrogates only through such escapes, so text without one is not walked.
+    """
+    escape = _SURROGATE_ESCAPE if isinstance(text, str) else _SURROGATE_ESCAPE_BYTES
+    if not escape.search(text):
+        return None
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"U+{ord(item[exc.start]):04X}"
+    return None
+
+
 def loads(text: str | bytes, source: str | None = None) -> dict[str, Any]:
     """Decode one JSON object as MATLAB wrote it (or as NDI Cloud served it).
 

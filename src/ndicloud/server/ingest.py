@@ -103,9 +103,14 @@ def read_document_zip(path: Path, limits: ZipLimits = ZipLimits()) -> list[dict[
             raise ZipRejected(f"document JSON in the zip is larger than {limits.max_json_bytes} bytes")
         for info in entries:
             try:
-                value = jsonio.parse(archive.read(info))
+                raw = archive.read(info)
+                value = jsonio.parse(raw)
             except (ValueError, RecursionError, zipfile.BadZipFile) as exc:  # bad JSON or UTF-8, nesting too deep
                 raise ZipRejected(f"zip entry {info.filename!r} is not valid JSON: {exc}") from None
+            surrogate = jsonio.lone_surrogate(raw, value)
+            if surrogate is not None:
+                raise ZipRejected(f"zip entry {info.filename!r} escapes a lone surrogate ({surrogate}), which is not "
+                                  "valid Unicode")
             items = value if isinstance(value, list) else [value]
             for n, item in enumerate(items):
                 problem = document_base_problem(item)

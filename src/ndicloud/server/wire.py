@@ -9,7 +9,7 @@ from urllib.parse import unquote_plus
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from ..core.jsonio import dehydrate_sentinels
+from ..core.jsonio import dehydrate_sentinels, lone_surrogate
 from .errors import ApiError, bad_request
 
 # Non-finite numbers go out as NDI's sentinel strings (never bare tokens or null in responses).
@@ -56,11 +56,15 @@ async def read_json(request: Request, max_bytes: int, *, account: bool = False) 
     if "x-www-form-urlencoded" in request.headers.get("content-type", "") and text.lstrip()[:1] not in "{[":
         text = unquote_plus(text)
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise refused(400, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise refused(400, "request body is JSON nested too deeply") from None
+    surrogate = lone_surrogate(text, value)
+    if surrogate is not None:  # valid JSON, but not text any store can hold
+        raise refused(400, f"request body escapes a lone surrogate ({surrogate}), which is not valid Unicode")
+    return value
 
 
 async def read_object(request: Request, max_bytes: int, *, required: bool = True) -> dict[str, Any]:
