@@ -18,6 +18,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -160,6 +161,33 @@ def test_a_10_mb_document_name_or_id_is_refused(hostile_cloud: CloudServer, fiel
     assert reply.status_code == 400
     assert words in _error(reply) and f"{TEN_MB} characters long, more than the limit" in _error(reply)
     assert _count(account, dataset_id) == 0
+
+
+def test_a_regular_expression_that_backtracks_without_end_is_stopped(tmp_path: Path):
+    """(a|aa)+b against a long run of a's takes longer than the age of the universe with Python's re; the query
+    is stopped at its time limit with an error that says why, and the server answers others meanwhile."""
+    with cloud_server(tmp_path / "data", query_regex_time_s=1.0) as server:
+        account = server.account()
+        dataset_id = account.new_dataset()
+        account.add_document(dataset_id, Document.new("demoNDI", name="a" * 60, properties={"demoNDI": {"value": 1}}))
+
+        def query(pattern: str) -> httpx.Response:
+            structure = [{"field": "base.name", "operation": "regexp", "param1": pattern}]
+            return httpx.post(f"{account.base_url}/ndiquery", json={"searchstructure": structure, "scope": dataset_id},
+                              headers=account.headers, timeout=60)
+
+        finished: list[str] = []
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            slow = pool.submit(lambda: (query("(a|aa)+b"), finished.append("slow query"))[0])
+            time.sleep(0.3)  # the slow query is under way
+            assert httpx.get(f"{account.base_url}/users/me", headers=account.headers).status_code == 200
+            finished.append("other request")
+            reply = slow.result()
+        assert finished == ["other request", "slow query"]
+        assert reply.status_code == 400, reply.text
+        assert "regular expressions took longer than 1 s" in _error(reply)
+        fine = query("^a{3}")
+        assert fine.status_code == 200 and fine.json()["number_matches"] == 1
 
 
 # ---------------------------------------------------------------------------------------------

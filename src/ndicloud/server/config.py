@@ -21,6 +21,7 @@ class ServerConfig:
     default_page_size: int = 20
     max_page_size: int = 1000
     max_json_body_bytes: int = 64 * 1024 * 1024
+    query_regex_time_s: float = 10.0  # what an ndiquery's regular expressions may take in all
     url_ttl_s: int = 3600  # lifetime of presigned storage URLs
     max_object_bytes: int = 5 * 1024**3  # S3's single-PUT limit
     faults: str | None = None  # fault injection, e.g. "seed=3,error_rate=0.1"; None: off

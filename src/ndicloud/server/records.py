@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.sqlquery import regex_function
 from .compute import ComputeSessions
 from .documents import Documents
 from .filestore import FileRegistry
 from .ids import object_id, utc_timestamp
 from .licenses import Licenses
+from .regexp import regex_function
 from .spent import SpentUploadUrls
 from .uploads import Transfers
 
@@ -116,7 +116,7 @@ class Records:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.create_function("regex", 2, regex_function, deterministic=True)  # for ndiquery's regexp
+            conn.create_function("regex", 2, regex_function, deterministic=True)  # ndiquery's regexp, time-limited
             self._local.conn = conn
         return conn
 

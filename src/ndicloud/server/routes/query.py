@@ -6,9 +6,11 @@ local-format semantics (exact isa on class and superclasses, depends_on with '*'
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from ...core.errors import QueryError
 from ...core.query import Query
@@ -17,6 +19,7 @@ from ..access import can_read, optional_user
 from ..errors import bad_request
 from ..ids import is_object_id
 from ..records import Records, User
+from ..regexp import expired, time_limit
 from ..wire import WireJSONResponse, page_params, read_object
 
 router = APIRouter()
@@ -76,6 +79,18 @@ async def ndiquery(request: Request) -> WireJSONResponse:
         sql, params = compile_query(query, records.documents.fields())
     except QueryError as exc:
         raise bad_request(str(exc)) from None
-    total, docs = records.documents.search(sql, params, datasets, page, size)
+
+    def search() -> tuple[int, list[Any]]:
+        with time_limit(config.query_regex_time_s):
+            try:
+                return records.documents.search(sql, params, datasets, page, size)
+            except sqlite3.OperationalError:
+                if expired():
+                    raise bad_request(f"the query's regular expressions took longer than {config.query_regex_time_s:g} "
+                                      "s; simplify them (nested repetition such as (a|aa)+ backtracks without end)"
+                                      ) from None
+                raise
+
+    total, docs = await run_in_threadpool(search)  # off the event loop: other requests go on meanwhile
     return WireJSONResponse({"documents": [{**d.summary(), "datasetId": d.dataset_id} for d in docs],
                              "number_matches": total, "page": page, "pageSize": size})
