@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -191,9 +191,20 @@ def test_dates_are_online_with_two_digit_month_and_day_in_utc():
 
 
 def test_publication_date_falls_back_to_the_deposit_date():
-    deposit = build_deposit(minimal_record(), mint_doi(), timestamp=20250307120000)
+    deposit = build_deposit(minimal_record(), mint_doi(), deposit_date=date(2025, 3, 7))
     dates = dataset_of(deposit.xml).find("c:database_date", NS)
     assert children(dates) == ["publication_date"] and [c.text for c in dates[0]] == ["03", "07", "2025"]
+
+
+def test_a_timestamp_pushed_past_a_future_receipt_leaves_the_publication_date_today():
+    """A receipt stamped by a clock that ran ahead pushes the next timestamp to year 2999; the deposit date
+    stays today's (it was the timestamp's day, and the year failed the schema's 1400-2200)."""
+    before = datetime.now(timezone.utc).date()
+    deposit = build_deposit(minimal_record(), mint_doi(), timestamp=29991231235960)
+    after = datetime.now(timezone.utc).date()
+    published = dataset_of(deposit.xml).find("c:database_date/c:publication_date", NS)
+    assert date(int(published[2].text), int(published[0].text), int(published[1].text)) in (before, after)
+    assert xsd_valid(deposit.xml)
 
 
 # ---- 8, 12, 13, 14: refused before any XML --------------------------------------------------------------------------

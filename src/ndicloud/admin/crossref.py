@@ -182,24 +182,19 @@ def _root() -> etree._Element:
     return root
 
 
-def _deposit_day(timestamp: int) -> date:
-    try:
-        return datetime.strptime(str(timestamp)[:8], "%Y%m%d").date()
-    except ValueError:
-        return datetime.now(timezone.utc).date()
-
-
 def _serialise(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def build_deposit(record: Mapping[str, Any] | DatasetMetadata, doi: str, *, timestamp: int | None = None,
-                  depositor: Depositor | None = None) -> Deposit:
+                  depositor: Depositor | None = None, deposit_date: date | None = None) -> Deposit:
     """The deposit registering ``doi`` for a cloud dataset record.
 
     The record is validated for deposit first (:class:`~ndicloud.metadata.MetadataValidationError` lists every
     problem, and no XML is built). ``timestamp`` defaults to the next strictly larger UTC timestamp of this
-    process; ``depositor`` to the ``CROSSREF_DEPOSITOR_*`` settings.
+    process; ``depositor`` to the ``CROSSREF_DEPOSITOR_*`` settings. ``deposit_date`` (default today, in UTC) is
+    the publication date of a record without ``createdAt``: never the timestamp's day, which only orders
+    versions and may be pushed past a receipt's from a clock that ran ahead.
     """
     values = record.to_record() if isinstance(record, DatasetMetadata) else dict(record)
     warnings = ensure_valid(values, for_deposit=True)
@@ -212,7 +207,7 @@ def build_deposit(record: Mapping[str, Any] | DatasetMetadata, doi: str, *, time
     _head(root, batch_id, stamp, depositor or Depositor.from_environment())
     database = _el(_el(root, "body"), "database")
     _database_metadata(database)
-    _dataset(database, meta, doi, _deposit_day(stamp))
+    _dataset(database, meta, doi, deposit_date or datetime.now(timezone.utc).date())
     return Deposit(_serialise(root), batch_id, stamp, f"{batch_id}.xml", doi, meta.id, tuple(warnings))
 
 
