@@ -27,40 +27,32 @@ pytest no longer has), and the description is only known once the server runs.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import jwt
 import pytest
 import requests
-import schemathesis
-from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis import strategies as st
+from hypothesis import given
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
-
-from ndicloud.core import Document
+from schemathesis.specs.openapi.checks import status_code_conformance
 
 from cloud_server import Account, CloudServer, cloud_server
-
-EXAMPLES = int(os.environ.get("NDI_FUZZ_EXAMPLES", "8"))
-SEED = os.environ.get("NDI_FUZZ_SEED", "")
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
-
-
-def fuzz_settings(test, examples: int = EXAMPLES):
-    """Few examples, no shrinking; the same examples every run unless a seed (or ``random``) is given."""
-    test = settings(max_examples=examples, deadline=None, derandomize=SEED == "", database=None,
-                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))(test)
-    return seed(int(SEED))(test) if SEED not in ("", "random") else test
+from fuzz_helpers import (
+    EXAMPLES,
+    PROFILE,
+    Victim,
+    aim_at,
+    api_description,
+    fuzz_operation,
+    fuzz_settings,
+    make_victim,
+    operations,
+    own_resources,
+    snapshot,
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,56 +71,7 @@ def fuzzer(fuzz_server: CloudServer) -> Account:
 
 @pytest.fixture(scope="module")
 def api_schema(fuzz_server: CloudServer):
-    document = httpx.get(f"{fuzz_server.config.base_url}/openapi.json").raise_for_status().json()
-    return schemathesis.openapi.from_dict(document)
-
-
-HTTP = httpx.Client(timeout=30)  # one client: a new one per request costs more than the request
-
-
-def own_resources(account: Account) -> dict[str, str]:
-    """Path parameters naming things the account owns, made afresh for each operation (a fuzzed one may delete
-    them)."""
-    base, headers = account.base_url, account.headers
-    dataset_id = HTTP.post(f"{base}/organizations/{account.organization_id}/datasets", json={"name": "fuzzed"},
-                           headers=headers).raise_for_status().json()["id"]
-    document_id = HTTP.post(f"{base}/datasets/{dataset_id}/documents", content=Document.new("demoNDI").to_json(),
-                            headers=headers).raise_for_status().json()["id"]
-    job = HTTP.post(f"{base}/datasets/{account.organization_id}/{dataset_id}/files/bulk",
-                    headers=headers).raise_for_status().json()
-    session = HTTP.post(f"{base}/compute/start", json={"pipelineId": "hello-world-v1"},
-                        headers=headers).raise_for_status().json()
-    return {"dataset_id": dataset_id, "document_id": document_id, "organization_id": account.organization_id,
-            "user_id": account.user_id, "job_id": job["jobId"], "session_id": session["sessionId"]}
-
-
-def operations(api_schema) -> list:
-    return [result.ok() for result in api_schema.get_all_operations()]
-
-
-def cases(operation) -> st.SearchStrategy:
-    """Requests the description allows, and requests it forbids (wrong types, missing fields)."""
-    return st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
-
-
-def fuzz_operation(operation, base_url: str, headers: dict[str, str], account: Account,
-                   session: requests.Session) -> None:
-    checks = CHECKS
-    if operation.definition.raw.get("x-not-implemented"):  # documented as 501 only (cloud-api §10.7)
-        checks = [status_code_conformance, response_schema_conformance]
-
-    resources = own_resources(account) if operation.path_parameters else {}
-
-    @fuzz_settings
-    @given(case=cases(operation))
-    def fuzz(case) -> None:
-        case.call_and_validate(base_url=base_url, session=session, headers=headers, checks=checks)
-        owned = {name: value for name, value in resources.items() if name in (case.path_parameters or {})}
-        if owned:
-            case.path_parameters = {**case.path_parameters, **owned}
-            case.call_and_validate(base_url=base_url, session=session, headers=headers, checks=checks)
-
-    fuzz()
+    return api_description(fuzz_server)
 
 
 def test_no_server_errors_and_documented_shapes(api_schema, fuzz_server: CloudServer, fuzzer: Account,
@@ -139,7 +82,8 @@ def test_no_server_errors_and_documented_shapes(api_schema, fuzz_server: CloudSe
         if operation.path == "/v1/auth/logout":  # would revoke the token every other request uses
             headers = {"Authorization": f"Bearer {fuzz_server.login(fuzzer.email, fuzzer.password)}"}
         with subtests.test(msg=operation.label):
-            fuzz_operation(operation, fuzz_server.config.base_url, headers, fuzzer, session)
+            resources = own_resources(fuzzer) if operation.path_parameters else {}
+            fuzz_operation(operation, fuzz_server.config.base_url, headers, resources, session)
 
 
 def test_the_description_is_served_and_complete(fuzz_server: CloudServer) -> None:
@@ -194,44 +138,9 @@ def test_a_pipeline_id_that_is_not_a_string_is_a_400(fuzzer: Account, pipeline: 
 FORGED_SECRET = "not-the-server-secret-but-long-enough-for-hs256"
 
 
-@dataclass
-class Victim:
-    account: Account
-    ids: dict[str, str]  # path parameter name -> the victim's own
-    private: list[str]  # strings no one else may ever be shown
-
-
 @pytest.fixture(scope="module")
 def victim(fuzz_server: CloudServer) -> Victim:
-    """A user with an unpublished dataset holding a document and a file, a bulk job and a compute session."""
-    account = fuzz_server.account()
-    ids = own_resources(account)
-    document = httpx.get(f"{account.base_url}/datasets/{ids['dataset_id']}/documents/{ids['document_id']}",
-                         headers=account.headers).raise_for_status().json()
-    uid = "0123456789abcdef_0123456789abcdef"
-    account.upload_file(ids["dataset_id"], uid, b"private bytes")
-    ids["file_uid"] = uid
-    ids["key"] = f"files/{ids['dataset_id']}/{uid}"  # its bytes in storage, read only through a signed URL
-    private = [ids["dataset_id"], ids["document_id"], document["base"]["id"], uid, ids["job_id"], ids["session_id"]]
-    return Victim(account, ids, private)
-
-
-def snapshot(victim: Victim) -> dict[str, object]:
-    """Everything of the victim's that another caller might read or change, as the victim sees it."""
-    ids, headers = victim.ids, victim.account.headers
-    dataset = f"/datasets/{ids['dataset_id']}"
-    reads = ["/users/me", "/users/me/matlab-license", dataset, f"{dataset}/documents", f"{dataset}/documents/deleted",
-             f"{dataset}/documents/{ids['document_id']}", f"{dataset}/document-count?includeDeleted=true",
-             f"{dataset}/document-class-counts", f"{dataset}/bulk-uploads?state=all", f"{dataset}/branches",
-             f"/bulk-uploads/{ids['job_id']}", f"/compute/{ids['session_id']}", "/compute",
-             f"/organizations/{ids['organization_id']}/datasets", "/datasets/deleted"]
-    state: dict[str, object] = {}
-    for path in reads:
-        reply = HTTP.get(f"{victim.account.base_url}{path}", headers=headers)
-        state[path] = (reply.status_code, reply.json())
-    detail = HTTP.get(f"{victim.account.base_url}{dataset}/files/{ids['file_uid']}/detail", headers=headers)
-    state["file"] = (detail.status_code, {k: v for k, v in detail.json().items() if k != "downloadUrl"})  # signed anew
-    return state
+    return make_victim(fuzz_server)
 
 
 def callers(fuzz_server: CloudServer, victim: Victim) -> dict[str, dict[str, str]]:
@@ -243,23 +152,6 @@ def callers(fuzz_server: CloudServer, victim: Victim) -> dict[str, dict[str, str
             "forged": {"Authorization": f"Bearer {jwt.encode(claims, FORGED_SECRET, algorithm='HS256')}"},
             "unsigned": {"Authorization": f"Bearer {jwt.encode(claims, None, algorithm='none')}"},
             "outsider": outsider.headers}
-
-
-# Operations naming none of the victim's things (sign-up, login, catalogues, the caller's own account, licence,
-# sessions, queries) may answer; they must show nothing private of the victim.
-# U3: any logged-in user may read a user's profile by id (cloud-api §5.1).
-PROFILE = "/v1/users/{user_id}"
-
-
-def aim_at(case, victim: Victim) -> None:
-    """Point a generated request at the victim's things: path parameters, and ids inside a JSON body."""
-    names = case.path_parameters or {}
-    case.path_parameters = {**names, **{k: v for k, v in victim.ids.items() if k in names}}
-    if isinstance(case.body, dict):
-        if "scope" in case.body:
-            case.body["scope"] = victim.ids["dataset_id"]
-        if "documentIds" in case.body:
-            case.body["documentIds"] = [victim.ids["document_id"]]
 
 
 def test_no_caller_reads_or_changes_another_organizations_private_data(api_schema, fuzz_server: CloudServer,
