@@ -16,7 +16,11 @@ from typing import BinaryIO
 
 import anyio
 
-_KEY = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)+$")  # keys are made by the server
+# Keys are made by the server, in these shapes only: a file, a bulk-upload or bulk-download zip, the worker's
+# staging. Each kind has a fixed depth, so no object's path is another one's folder, and every part is short.
+_PART = r"[A-Za-z0-9_-]{1,128}"
+_KEY = re.compile(rf"files/{_PART}/{_PART}|uploads/(?:documents|files)/{_PART}/{_PART}\.zip"
+                  rf"|downloads/{_PART}/{_PART}\.zip|staging/{_PART}/(?:{_PART}|documents\.zip)")
 
 
 WRITE_SIZE = 1 << 20
@@ -31,7 +35,7 @@ class ObjectTooLarge(Exception):
 
 
 def valid_key(key: str) -> bool:
-    return _KEY.match(key) is not None and ".." not in key.split("/")
+    return _KEY.fullmatch(key) is not None
 
 
 class BlobStore:

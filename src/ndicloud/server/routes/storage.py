@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.types import Message, Receive, Scope, Send
 
 from ..blobs import BlobStore, ObjectTooLarge, valid_key
@@ -17,6 +18,23 @@ from ..faults import cut_halfway
 from ..presign import STORAGE_PREFIX
 
 router = APIRouter()
+
+
+class _WholeKey(Convertor[str]):
+    """The rest of the path, newlines included: the ``path`` convertor stops short of a trailing newline, so the
+    key checked (and signed) would not be the key sent."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("storage_key", _WholeKey())
+KEY_PATH = STORAGE_PREFIX + "/{key:storage_key}"
 
 
 class LargeChunkFileResponse(FileResponse):
@@ -88,7 +106,7 @@ async def _same_bytes(chunks: AsyncIterator[bytes], existing: Path) -> bool:
     return size == limit and digest.hexdigest() == await anyio.to_thread.run_sync(_sha256_of, existing)
 
 
-@router.put(STORAGE_PREFIX + "/{key:path}")
+@router.put(KEY_PATH)
 async def put_object(request: Request, key: str) -> Response:
     """Store an upload. A fresh URL may replace a file's bytes (as on S3), but a URL that already stored them
     (replayed) may only send the same bytes again, as a retry does; a zip's URL is spent once its job took it."""
@@ -124,7 +142,7 @@ async def put_object(request: Request, key: str) -> Response:
     return Response(status_code=200, headers=etag)
 
 
-@router.api_route(STORAGE_PREFIX + "/{key:path}", methods=["GET", "HEAD"])
+@router.api_route(KEY_PATH, methods=["GET", "HEAD"])
 async def get_object(request: Request, key: str) -> Response:
     refused = _refusal(request, request.method, key)
     if refused is not None:
