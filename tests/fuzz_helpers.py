@@ -30,7 +30,8 @@ EXAMPLES = int(os.environ.get("NDI_FUZZ_EXAMPLES", "8"))
 SEED = os.environ.get("NDI_FUZZ_SEED", "")
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
-HTTP = httpx.Client(timeout=30)  # one client: a new one per request costs more than the request
+TIMEOUT_S = 30  # a hung request fails the test rather than stalling the run
+HTTP = httpx.Client(timeout=TIMEOUT_S)  # one client: a new one per request costs more than the request
 
 
 def fuzz_settings(test: Callable, examples: int = EXAMPLES) -> Callable:
@@ -83,11 +84,13 @@ def fuzz_operation(operation: APIOperation, base_url: str, headers: dict[str, st
 
     @given(case=cases(operation))
     def fuzz(case: Case) -> None:
-        case.call_and_validate(base_url=base_url, session=session, headers=headers, checks=checks)
+        case.call_and_validate(base_url=base_url, session=session, headers=headers, checks=checks,
+                               timeout=TIMEOUT_S)
         named = {name: value for name, value in resources.items() if name in (case.path_parameters or {})}
         if named:
             case.path_parameters = {**case.path_parameters, **named}
-            case.call_and_validate(base_url=base_url, session=session, headers=headers, checks=checks)
+            case.call_and_validate(base_url=base_url, session=session, headers=headers, checks=checks,
+                               timeout=TIMEOUT_S)
 
     fuzz_settings(fuzz, examples)()
 
@@ -160,7 +163,10 @@ class _Failures(logging.Handler):
 
 @contextmanager
 def server_exceptions() -> Iterator[list[BaseException]]:
-    """The exceptions the server logs meanwhile: unhandled in a request (uvicorn's log) or in the worker."""
+    """The exceptions the server logs meanwhile: unhandled in a request (uvicorn's log) or in the worker.
+
+    Enter it once the server runs: starting a server configures uvicorn's logging afresh, dropping handlers.
+    """
     handler = _Failures()
     loggers = [logging.getLogger("uvicorn.error"), logging.getLogger("ndicloud.server")]
     for logger in loggers:
@@ -168,8 +174,10 @@ def server_exceptions() -> Iterator[list[BaseException]]:
     try:
         yield handler.exceptions
     finally:
+        lost = [logger.name for logger in loggers if handler not in logger.handlers]
         for logger in loggers:
             logger.removeHandler(handler)
+        assert not lost, f"a server started meanwhile and stopped the watch on {lost}"
 
 
 def injected(exc: BaseException) -> bool:

@@ -43,6 +43,7 @@ from cloud_server import Account, CloudServer, cloud_server
 from fuzz_helpers import (
     EXAMPLES,
     PROFILE,
+    TIMEOUT_S,
     Victim,
     aim_at,
     api_description,
@@ -177,7 +178,7 @@ def probe_operation(operation, victim: Victim, who: dict[str, dict[str, str]], b
     def probe(case) -> None:
         aim_at(case, victim)
         for name, headers in who.items():
-            response = case.call(base_url=base_url, session=session, headers=headers)
+            response = case.call(base_url=base_url, session=session, headers=headers, timeout=TIMEOUT_S)
             case.validate_response(response, checks=[not_a_server_error] if not operation.definition.raw.get(
                 "x-not-implemented") else [status_code_conformance])
             if aimed:  # storage: 403 without a signature, 400 with an Authorization header (cloud-api §10.4)
