@@ -21,6 +21,7 @@ make it longer or random in the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import re
 import secrets
@@ -30,15 +31,36 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import httpx
 import pytest
+import requests
 from hypothesis import example, given
 from hypothesis import strategies as st
+from schemathesis import APIOperation, Case
 
 from ndicloud.server.presign import Presigner
 from ndicloud.server.security import load_or_create_secret
 
 from cloud_server import Account, CloudServer, cloud_server
-from fuzz_helpers import EXAMPLES, HTTP, Victim, fuzz_settings, make_victim, server_exceptions
+from fuzz_helpers import (
+    EXAMPLES,
+    HTTP,
+    PROFILE,
+    SEED,
+    TIMEOUT_S,
+    Victim,
+    aim_at,
+    api_description,
+    cases,
+    fuzz_operation,
+    fuzz_settings,
+    injected,
+    make_victim,
+    operations,
+    own_resources,
+    server_exceptions,
+    snapshot,
+)
 
 # --- Storage with valid signatures -------------------------------------------------------------------------------
 
@@ -262,6 +284,124 @@ def test_storage_with_valid_signatures_never_fails_nor_escapes(storage: StorageT
     assert all(uid_rule.match(uid) for _, uid in registered_files(storage)), registered_files(storage)
 
 
+# --- Administrators ----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
+    with cloud_server(tmp_path_factory.mktemp("admin-fuzz"), document_ingest_delay_s=0.02, zip_extract_delay_s=0.02,
+                      download_delay_s=0.02, file_registration_delay_s=0.02, publish_delay_s=0.02,
+                      undelete_delay_s=0.02, worker_interval_s=0.01, compute_stage_delay_s=3600.0) as server:
+        yield server
+
+
+def test_an_administrator_gets_no_server_errors_and_documented_shapes(admin_server: CloudServer,
+                                                                      subtests: pytest.Subtests) -> None:
+    admin, foreign = admin_server.account(admin=True), make_victim(admin_server)
+    HTTP.post(f"{foreign.account.base_url}/datasets/{foreign.ids['dataset_id']}/submit",
+              headers=foreign.account.headers).raise_for_status()  # listed for review among the unpublished
+    session = requests.Session()
+    with server_exceptions() as exceptions:
+        for operation in operations(api_description(admin_server)):
+            headers = admin.headers
+            if operation.path == "/v1/auth/logout":  # would revoke the token every other request uses
+                headers = {"Authorization": f"Bearer {admin_server.login(admin.email, admin.password)}"}
+            with subtests.test(msg=operation.label):
+                fuzz_operation(operation, admin_server.config.base_url, headers, foreign.ids, session,
+                               max(2, EXAMPLES // 2))
+    assert exceptions == []
+
+
+# --- A faulty server ---------------------------------------------------------------------------------------------
+
+FAULTS = ("seed={seed},error_rate=0.15,after_commit_rate=0.1,api_drop_rate=0.1,drop_rate=0.3,upload_drop_rate=0.3,"
+          "read_lag_s=0.05")
+DROPPED = (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)
+
+
+def rebased(account: Account, server: CloudServer) -> Account:
+    """The same user and token, on the server now running over the same data directory."""
+    return dataclasses.replace(account, base_url=server.base_url)
+
+
+def test_a_faulty_server_fails_only_on_purpose_and_leaks_nothing(tmp_path: Path, subtests: pytest.Subtests) -> None:
+    """Set up without faults, fuzz with them, and check the other organization's data without them again."""
+    data_dir = tmp_path / "data"
+    settings = {"document_ingest_delay_s": 0.02, "zip_extract_delay_s": 0.02, "download_delay_s": 0.02,
+                "file_registration_delay_s": 0.02, "worker_interval_s": 0.01, "compute_stage_delay_s": 3600.0}
+    with cloud_server(data_dir, **settings) as server:
+        fuzzer, victim = server.account(), make_victim(server)
+        resources = own_resources(fuzzer)
+        fuzzer.upload_file(resources["dataset_id"], "own_file", b"first bytes")
+        before = snapshot(victim)
+    seed_value = int(SEED) if SEED not in ("", "random") else 7
+    with cloud_server(data_dir, faults=FAULTS.format(seed=seed_value), **settings) as server, \
+            server_exceptions() as exceptions:
+        fuzzer = rebased(fuzzer, server)
+        session = requests.Session()
+        for operation in operations(api_description(server)):
+            headers = fuzzer.headers
+            if operation.path == "/v1/auth/logout":
+                headers = {"Authorization": f"Bearer {server.login(fuzzer.email, fuzzer.password)}"}
+            with subtests.test(msg=operation.label):
+                fuzz_faulty(operation, server.config.base_url, headers, session, victim)
+        with subtests.test(msg="storage"):
+            cut_transfers(server, f"files/{resources['dataset_id']}/own_file", b"first bytes")
+    assert [e for e in exceptions if not injected(e)] == []
+    with cloud_server(data_dir, **settings) as server:
+        assert snapshot(Victim(rebased(victim.account, server), victim.ids, victim.private)) == before
+
+
+def fuzz_faulty(operation: APIOperation, base_url: str, headers: dict[str, str], session: requests.Session,
+                victim: Victim) -> None:
+    """Generated requests, as generated and aimed at the victim's things: any server error is an injected one."""
+    aimed = any(p.name in victim.ids for p in operation.path_parameters) and operation.path != PROFILE
+    not_implemented = bool(operation.definition.raw.get("x-not-implemented"))  # 501 only (cloud-api §10.7)
+
+    @given(case=cases(operation))
+    def fuzz(case: Case) -> None:
+        for aim in (False, True):
+            if aim:
+                aim_at(case, victim)
+            try:
+                response = case.call(base_url=base_url, session=session, headers=headers, timeout=TIMEOUT_S)
+            except DROPPED:
+                continue  # an answer cut on purpose: the server's log says whether it was (checked at the end)
+            where = (case.method, case.formatted_path, response.status_code, response.text[:300])
+            if response.status_code >= 500 and not (not_implemented and response.status_code == 501):
+                assert "(injected)" in response.text, where
+                continue
+            if aim and aimed and not not_implemented:
+                refusals = (400, 403) if operation.path.startswith("/storage/") else (400, 401, 403, 404)
+                assert response.status_code in refusals, where
+            if 200 <= response.status_code < 300:
+                assert not [p for p in victim.private if p in response.text], where
+
+    fuzz_settings(fuzz, max(2, EXAMPLES // 2))()
+
+
+def cut_transfers(server: CloudServer, key: str, stored: bytes) -> None:
+    """Signed uploads and downloads of one object, some cut halfway: an object is whole, old or new, never a part."""
+    presigner = Presigner(load_or_create_secret(server.config.data_dir), server.config.base_url, 600)
+    client = httpx.Client(timeout=30)
+    for round_number in range(max(4, EXAMPLES)):
+        body = bytes([65 + round_number % 26]) * 300_000
+        try:
+            reply = client.put(presigner.url("PUT", key), content=body)
+            assert reply.status_code in (200, 500), reply.text[:300]
+            if reply.status_code == 500:
+                assert "(injected)" in reply.text, reply.text[:300]
+            else:
+                stored = body
+        except httpx.TransportError:
+            pass  # cut: the old bytes stay
+        try:
+            reply = client.get(presigner.url("GET", key))
+        except httpx.TransportError:
+            continue  # a download cut halfway
+        assert reply.status_code == 200 and reply.content in (stored, body), (reply.status_code, len(reply.content))
+        stored = reply.content
+
+
 # Defects the storage fuzzing found: with a valid signature, each was a 500 or checked another key than the one sent.
 
 @pytest.mark.parametrize("plan", ["files/{own_dataset}/" + "d" * 300, "files/" + "e" * 2000])
@@ -294,3 +434,35 @@ def test_a_key_ending_in_a_newline_is_that_key_and_a_400(storage: StorageTarget)
         reply = send(storage, method, key + "\n", "plain", b"planted")
         assert reply.status == 400 and s3_code(reply) == "InvalidArgument", reply.text
     assert send(storage, "GET", key, "plain").body == b"kept"
+
+
+# Defects the faulty server's fuzzing found.
+
+@pytest.mark.parametrize("body", ["[]", "not json", '{"faults": {}}', '{"faults": [1]}', '{"faults": [{}]}',
+                                  '{"faults": [{"route": "GET /*", "count": "many"}]}',
+                                  '{"faults": [{"route": "GET /*", "status": 200}]}',
+                                  '{"faults": [{"route": "GET /*", "status": true}]}'])
+def test_a_malformed_fault_script_is_a_400(tmp_path: Path, body: str) -> None:
+    """``POST /_faults`` once answered 500 to a body that was no list of faults, or scripted a fault that was not
+    a server error (its answer then did not say it was injected)."""
+    with cloud_server(tmp_path / "data", faults="seed=1") as server, server_exceptions() as exceptions:
+        reply = HTTP.post(f"{server.config.base_url}/_faults", content=body,
+                          headers={"Content-Type": "application/json"})
+        assert reply.status_code == 400 and reply.json()["error"], reply.text
+        assert HTTP.get(f"{server.base_url}/datasets/published").status_code == 200  # nothing was scripted
+    assert exceptions == []
+
+
+def test_an_upload_cut_on_purpose_says_so_and_logs_no_crash(tmp_path: Path) -> None:
+    """A storage upload cut halfway by the fault injector was a bare "Internal Server Error" and a logged crash."""
+    with cloud_server(tmp_path / "data", faults="upload_drop_rate=1") as server, server_exceptions() as exceptions:
+        presigner = Presigner(load_or_create_secret(server.config.data_dir), server.config.base_url, 600)
+        key = f"files/{server.account().new_dataset()}/cut_file"
+        try:
+            reply = httpx.put(presigner.url("PUT", key), content=b"c" * 300_000)
+        except httpx.TransportError:
+            reply = None  # the connection went first: as good
+        if reply is not None:
+            assert reply.status_code == 500 and "(injected)" in reply.text and "<Code>InternalError" in reply.text
+        assert httpx.get(presigner.url("GET", key)).status_code == 404
+    assert exceptions == []

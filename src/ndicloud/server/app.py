@@ -13,8 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .blobs import BlobStore
 from .config import ServerConfig
-from .errors import ApiError
-from .faults import FaultInjector, FaultSettings, ScriptedFault
+from .errors import ApiError, bad_request
+from .faults import FaultInjector, FaultSettings, scripted_faults
 from .ids import utc_timestamp
 from .ingest import count_zip_entries
 from .openapi import describe
@@ -35,7 +35,7 @@ from .routes import (
     unsupported,
 )
 from .security import TokenService, load_or_create_secret
-from .wire import WireJSONResponse
+from .wire import WireJSONResponse, read_json
 from .worker import Worker
 
 log = logging.getLogger("ndicloud.server")
@@ -77,13 +77,13 @@ def install_faults(app: FastAPI, injector: FaultInjector) -> None:
 
     @app.post("/_faults")
     async def script_faults(request: Request) -> Response:
-        body = await request.json()
-        if body.get("reset"):
+        try:
+            reset, faults = scripted_faults(await read_json(request, 1 << 20))
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
+        if reset:
             injector.scripted.clear()
-        for item in body.get("faults", []):
-            injector.scripted.append(ScriptedFault(item["route"], int(item.get("count", 1)),
-                                                   int(item.get("status", 503)), bool(item.get("afterWork", False)),
-                                                   bool(item.get("drop", False))))
+        injector.scripted.extend(faults)
         return WireJSONResponse({"scripted": len(injector.scripted)})
 
 

@@ -58,6 +58,27 @@ class ScriptedFault:
     drop: bool = False  # do the work, then cut the answer mid-body (status unused)
 
 
+def scripted_faults(body: object) -> tuple[bool, list[ScriptedFault]]:
+    """Whether to clear the scripted faults first, and the ones to add, from a ``POST /_faults`` body:
+    ``{"reset": bool, "faults": [{"route": "METHOD /path/*", "count": n, "status": 5xx, "afterWork": bool,
+    "drop": bool}]}``. A malformed body is a ValueError naming what is wrong."""
+    body = {} if body is None else body
+    if not isinstance(body, dict) or not isinstance(body.get("faults", []), list):
+        raise ValueError("the body must be an object with a list of faults")
+    faults = []
+    for item in body.get("faults", []):
+        if not isinstance(item, dict) or not isinstance(item.get("route"), str):
+            raise ValueError("each fault must be an object with a route such as 'POST /v1/datasets/*'")
+        count, status = item.get("count", 1), item.get("status", 503)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"count must be a whole number, 0 or more; got {count!r}")
+        if isinstance(status, bool) or status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(map(str, STATUSES))}; got {status!r}")
+        faults.append(ScriptedFault(item["route"], count, status, bool(item.get("afterWork", False)),
+                                    bool(item.get("drop", False))))
+    return bool(body.get("reset")), faults
+
+
 @dataclass
 class FaultInjector:
     settings: FaultSettings
@@ -123,13 +144,17 @@ class FaultInjector:
         return response
 
 
+class UploadCut(ConnectionResetError):
+    """An upload cut halfway on purpose (upload_drop_rate); answered as an injected 500, never logged as a crash."""
+
+
 async def cut_halfway(chunks: AsyncIterator[bytes], length: int) -> AsyncIterator[bytes]:
     """Pass about half of an upload through, then fail as a dropped connection would."""
     received = 0
     async for chunk in chunks:
         received += len(chunk)
         if received > length // 2:
-            raise ConnectionResetError("connection dropped mid-upload (injected)")
+            raise UploadCut("connection dropped mid-upload (injected)")
         yield chunk
 
 

@@ -14,7 +14,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.types import Message, Receive, Scope, Send
 
 from ..blobs import BlobStore, ObjectTooLarge, valid_key
-from ..faults import cut_halfway
+from ..faults import UploadCut, cut_halfway
 from ..presign import STORAGE_PREFIX
 
 router = APIRouter()
@@ -126,15 +126,17 @@ async def put_object(request: Request, key: str) -> Response:
     spent = request.app.state.records.spent_upload_urls
     signature = request.query_params.get("signature", "")
     existing = blobs.path(key)
-    if key.startswith("files/") and spent.is_spent(signature) and existing.is_file():
-        if await _same_bytes(chunks, existing):
-            return Response(status_code=200, headers=_etag(existing))
-        return s3_error(403, "AccessDenied", f"This upload URL already stored {key}; it cannot replace the bytes "
-                                             "(ask for a new URL)")
     try:
+        if key.startswith("files/") and spent.is_spent(signature) and existing.is_file():
+            if await _same_bytes(chunks, existing):
+                return Response(status_code=200, headers=_etag(existing))
+            return s3_error(403, "AccessDenied", f"This upload URL already stored {key}; it cannot replace the "
+                                                 "bytes (ask for a new URL)")
         size = await blobs.write(key, chunks, config.max_object_bytes)
     except ObjectTooLarge:
         return s3_error(400, "EntityTooLarge", f"Your proposed upload exceeds the maximum of {config.max_object_bytes}")
+    except UploadCut as exc:  # nothing was kept; the client sees a server error, as after a real drop
+        return s3_error(500, "InternalError", str(exc))
     etag = _etag(blobs.path(key))  # before the worker hears of it: it may read and remove an upload at once
     if key.startswith("files/"):
         spent.spend(signature, float(request.query_params["expires"]))  # digits: the signature check saw to it
