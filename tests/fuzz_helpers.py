@@ -182,11 +182,15 @@ def server_exceptions() -> Iterator[list[BaseException]]:
 
 def injected(exc: BaseException) -> bool:
     """Whether an exception is a fault the server injected on purpose, looking through causes and groups."""
-    seen: list[BaseException] = [exc]
-    while seen:
-        current = seen.pop()
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()  # a chain of contexts can loop back on itself
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
         if "(injected)" in str(current):
             return True
-        seen.extend(getattr(current, "exceptions", ()))  # an exception group's members
-        seen.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        pending.extend(getattr(current, "exceptions", ()))  # an exception group's members
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
     return False

@@ -288,9 +288,10 @@ def test_storage_with_valid_signatures_never_fails_nor_escapes(storage: StorageT
 
 @pytest.fixture(scope="module")
 def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
+    """Publishing and compute stages never finish: the state each request meets is the one set up."""
     with cloud_server(tmp_path_factory.mktemp("admin-fuzz"), document_ingest_delay_s=0.02, zip_extract_delay_s=0.02,
-                      download_delay_s=0.02, file_registration_delay_s=0.02, publish_delay_s=0.02,
-                      undelete_delay_s=0.02, worker_interval_s=0.01, compute_stage_delay_s=3600.0) as server:
+                      download_delay_s=0.02, file_registration_delay_s=0.02, publish_delay_s=3600.0,
+                      worker_interval_s=0.01, compute_stage_delay_s=3600.0) as server:
         yield server
 
 
