@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -11,6 +12,7 @@ import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
 from ..blobs import BlobStore, ObjectTooLarge, valid_key
@@ -37,6 +39,25 @@ register_url_convertor("storage_key", _WholeKey())
 KEY_PATH = STORAGE_PREFIX + "/{key:storage_key}"
 
 
+# A Range this server can serve: byte ranges "a-b" (a <= b), "a-" or "-n", at most 100 of them.
+_RANGE = re.compile(r"bytes=\s*(?:\d+-\d*|-\d+)(?:\s*,\s*(?:\d+-\d*|-\d+)){0,99}\s*")
+
+
+def _usable_range_only(scope: Scope) -> Scope:
+    """The request without a Range header it cannot use (another unit, malformed, a start after its end):
+    such a header is ignored and the whole object served, as S3 does and HTTP asks (RFC 9110 §14.2)."""
+    value = Headers(scope=scope).get("range")
+    if value is None:
+        return scope
+    match = _RANGE.fullmatch(value)
+    usable = match is not None and all(
+        not start or not end or int(start) <= int(end)
+        for start, end in (part.strip().split("-") for part in value.split("=", 1)[1].split(",")))
+    if usable:
+        return scope
+    return {**scope, "headers": [(name, v) for name, v in scope["headers"] if name.lower() != b"range"]}
+
+
 class LargeChunkFileResponse(FileResponse):
     """Streams in 1 MiB pieces rather than 64 KiB: fewer trips through the event loop per gigabyte.
 
@@ -46,6 +67,7 @@ class LargeChunkFileResponse(FileResponse):
     chunk_size = 1024 * 1024
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope = _usable_range_only(scope)
         started = False
 
         async def tracking(message: Message) -> None:
