@@ -133,3 +133,22 @@ def test_pending_prune_and_undelete_survive_a_restart(tmp_path):
         eventually(lambda: pruned not in {d["id"] for d in httpx.get(f"{base}/datasets/deleted",
                                                                       headers=headers).json()["datasets"]})
         assert httpx.get(f"{base}/datasets/{pruned}", headers=headers).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/datasets/{dataset}", "/datasets/{dataset}/documents/{document}"])
+def test_a_deletion_too_far_away_to_date_is_a_400(deletion_cloud: CloudServer, path: str):
+    """A prune time beyond any timestamp: a dataset's answered 500 (found by following links from a new dataset);
+    the same rule for a document's and a bulk delete's."""
+    account = deletion_cloud.account()
+    dataset_id = account.new_dataset()
+    cloud_id, _ = _add(account, dataset_id, 1)
+    url = account.base_url + path.format(dataset=dataset_id, document=cloud_id)
+    for when in ("43879483517367506m", "36501d", f"{36500 * 86400 + 1}s"):
+        reply = httpx.delete(url, params={"when": when}, headers=account.headers)
+        assert reply.status_code == 400, reply.text
+        assert when in reply.json()["error"]
+    bulk = httpx.post(f"{account.base_url}/datasets/{dataset_id}/documents/bulk-delete", headers=account.headers,
+                      json={"documentIds": [cloud_id], "when": "99999999999d"})
+    assert bulk.status_code == 400, bulk.text
+    assert httpx.get(url, headers=account.headers).status_code == 200  # nothing was deleted
+    assert httpx.delete(url, params={"when": "36500d"}, headers=account.headers).status_code == 200

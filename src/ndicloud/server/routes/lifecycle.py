@@ -23,17 +23,22 @@ router = APIRouter()
 _WHEN = re.compile(r"^([1-9][0-9]*)([dhms])$")
 _UNIT_S = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 DEFAULT_WHEN = "7d"
+MAX_WHEN_DAYS = 36500  # a prune date far beyond it cannot be written as a timestamp
 
 
 def deletion_delay_s(when: str | None) -> float:
-    """Seconds until a deletion is pruned: ``now``, or a positive count of d/h/m/s (7d when absent)."""
+    """Seconds until a deletion is pruned: ``now``, or a positive count of d/h/m/s up to ``MAX_WHEN_DAYS`` (7d when
+    absent)."""
     text = DEFAULT_WHEN if when is None else when.strip()
     if text == "now":
         return 0.0
     match = _WHEN.match(text)
     if not match:
         raise bad_request(f"when must be 'now' or a duration such as 7d, 24h, 30m or 90s; got {when!r}")
-    return int(match.group(1)) * _UNIT_S[match.group(2)]
+    delay = int(match.group(1)) * _UNIT_S[match.group(2)]
+    if delay > MAX_WHEN_DAYS * _UNIT_S["d"]:
+        raise bad_request(f"when must be at most {MAX_WHEN_DAYS}d; got {when!r}")
+    return delay
 
 
 def _member_page(request: Request, user: User, condition: str, everyone: bool) -> dict[str, Any]:
