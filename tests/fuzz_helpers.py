@@ -8,6 +8,8 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import requests
@@ -24,26 +26,52 @@ from schemathesis.specs.openapi.checks import (
 
 from ndicloud.core import Document
 
-from cloud_server import Account, CloudServer
+from cloud_server import Account, CloudServer, cloud_server
 
 EXAMPLES = int(os.environ.get("NDI_FUZZ_EXAMPLES", "8"))
 SEED = os.environ.get("NDI_FUZZ_SEED", "")
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 
 TIMEOUT_S = 30  # a hung request fails the test rather than stalling the run
 HTTP = httpx.Client(timeout=TIMEOUT_S)  # one client: a new one per request costs more than the request
 
 
-def fuzz_settings(test: Callable, examples: int = EXAMPLES) -> Callable:
-    """Few examples, no shrinking; the same examples every run unless a seed (or ``random``) is given."""
-    test = settings(max_examples=examples, deadline=None, derandomize=SEED == "", database=None,
-                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))(test)
+T = TypeVar("T", bound=Callable[..., Any] | type)
+
+
+def hypothesis_settings(examples: int = EXAMPLES, **more: Any) -> settings:
+    """Few examples, no shrinking; derandomized unless a seed (or ``random``) is given."""
+    return settings(max_examples=examples, deadline=None, derandomize=SEED == "", database=None,
+                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck), **more)
+
+
+def seeded(test: T) -> T:
+    """``test`` (a test function or a state machine) with the seed of ``NDI_FUZZ_SEED``, if it names one."""
     return seed(int(SEED))(test) if SEED not in ("", "random") else test
 
 
+def fuzz_settings(test: T, examples: int = EXAMPLES) -> T:
+    """Few examples, no shrinking; the same examples every run unless a seed (or ``random``) is given."""
+    return seeded(hypothesis_settings(examples)(test))
+
+
+@contextmanager
+def fuzz_cloud_server(data_dir: Path, **overrides: object) -> Iterator[CloudServer]:
+    """A server of its own (fuzzing creates many users and datasets), with short background delays; compute
+    sessions stay put, so their state can be compared."""
+    delays = {"document_ingest_delay_s": 0.02, "zip_extract_delay_s": 0.02, "download_delay_s": 0.02,
+              "file_registration_delay_s": 0.02, "worker_interval_s": 0.01, "compute_stage_delay_s": 3600.0}
+    with cloud_server(data_dir, **{**delays, **overrides}) as server:
+        yield server
+
+
+def description(server: CloudServer) -> dict[str, Any]:
+    """The server's OpenAPI description, as served."""
+    return HTTP.get(f"{server.config.base_url}/openapi.json").raise_for_status().json()
+
+
 def api_description(server: CloudServer) -> BaseSchema:
-    document = HTTP.get(f"{server.config.base_url}/openapi.json").raise_for_status().json()
-    return schemathesis.openapi.from_dict(document)
+    return schemathesis.openapi.from_dict(description(server))
 
 
 def own_resources(account: Account) -> dict[str, str]:
