@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import ensure_resource_availability, use_
 from schemathesis.specs.openapi.stateful import is_root_allowed, transition
 
 from cloud_server import Account, CloudServer
-from fuzz_helpers import CHECKS, EXAMPLES, description, fuzz_cloud_server, hypothesis_settings, load_schema, seeded
+from fuzz_helpers import CHECKS, EXAMPLES, api_description, description, fuzz_cloud_server, hypothesis_settings, seeded
 
 SCENARIOS_PER_EXAMPLE = 15
 STEPS = 12  # requests per scenario at most: enough for account -> dataset -> document -> its update -> its read
@@ -79,7 +79,7 @@ def state_machine(server: CloudServer, account: Account) -> type:
     the token it is sent with) and checking every answer."""
     # Left out: signing up twice with one address answers differently, which hypothesis takes for a run that cannot
     # be reproduced; and generated credentials never log in, so the login's links would never be followed.
-    schema = load_schema(server).exclude(operation_id=["post_/v1/users", "post_/v1/auth/login"])
+    schema = api_description(server).exclude(operation_id=["post_/v1/users", "post_/v1/auth/login"])
     schema.config.phases.stateful.inference.algorithms = []  # the description's own links only, none guessed
     base_url = server.config.base_url
     session = requests.Session()  # one connection for all requests: fast
