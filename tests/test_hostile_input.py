@@ -477,6 +477,7 @@ def _snapshot(path: Path) -> dict[str, bytes]:
     ({"id": "NaN"}, InvalidIdError, "base.id must be an NDI id"),
     ({"id": "../../escape"}, InvalidIdError, "base.id must be an NDI id"),
     ({"name": "n" * TEN_MB}, InvalidDocumentError, f"base.name is {TEN_MB} characters long"),
+    ({"name": "bad \udcff"}, DocumentJsonError, "lone surrogate '\\udcff'); it cannot be stored"),
 ])
 def test_a_hostile_document_is_not_added_to_a_local_dataset(tmp_path: Path, change: dict, error: type,
                                                              words: str):
@@ -489,6 +490,14 @@ def test_a_hostile_document_is_not_added_to_a_local_dataset(tmp_path: Path, chan
         dataset.add_documents([good, Document(properties)])
     assert words in str(info.value)
     assert _snapshot(path) == before
+
+
+def test_a_document_escaping_a_lone_surrogate_cannot_be_hashed(tmp_path: Path):
+    path = tmp_path / "doc.json"
+    path.write_bytes(_doc_json(name="\udcff"))  # valid JSON: the escape "\udcff"
+    document = Document.from_file(path)
+    with pytest.raises(DocumentJsonError, match=r"lone surrogate '\\udcff'\); the document cannot be hashed"):
+        document.content_hash()
 
 
 def test_a_document_file_that_is_not_utf8_is_refused(tmp_path: Path):

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from .errors import DocumentJsonError
 from .jsonio import as_list, to_double
 
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
@@ -204,7 +205,7 @@ def canonical_bytes(document: Any, profile: str = "full") -> bytes:
                       allow_nan=True)
     if "\\" in text:
         text = _ESCAPE.sub(_long_escape, text)
-    return text.encode("utf-8")
+    return _utf8(text)
 
 
 def reference_canonical_bytes(document: Any, profile: str = "full") -> bytes:
@@ -214,7 +215,15 @@ def reference_canonical_bytes(document: Any, profile: str = "full") -> bytes:
         data = _content_view(data)
     out: list[str] = []
     _serialise(_normalise(data), out)
-    return "".join(out).encode("utf-8")
+    return _utf8("".join(out))
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate, escaped in JSON: no hash (nor store) can take it
+        raise DocumentJsonError(f"text is not valid Unicode (lone surrogate {text[exc.start]!r}); "
+                                "the document cannot be hashed") from None
 
 
 def canonical_hash(document: Any, profile: str = "full") -> str:
