@@ -232,3 +232,15 @@ def test_a_second_put_replaces_the_bytes(files_cloud: CloudServer):
     detail = _detail(account, dataset_id, uid)
     assert detail["size"] == len(b"second, longer version")
     assert httpx.get(detail["downloadUrl"]).content == b"second, longer version"
+
+
+def test_a_presigned_url_lives_at_least_its_lifetime():
+    """Expiry is a whole second, rounded up: rounding down cut up to a second off, so a 1 s URL could be dead
+    on arrival (a download failed that way under load)."""
+    presigner = Presigner(b"a secret of the test", "http://127.0.0.1:1", ttl_s=1)
+    for _ in range(20):
+        issued = time.time()
+        url = presigner.url("GET", f"files/{new_id()}/x")
+        expires = int(url.split("expires=")[1].split("&")[0])
+        assert expires >= issued + 1, (expires, issued)
+        time.sleep(0.013)  # land at other fractions of a second
