@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from ndicloud.core import Document
+from ndicloud.core.query import Query
+from ndicloud.server.records import Records
 
 from cloud_server import Account, CloudServer, cloud_server
 
@@ -169,3 +172,43 @@ def test_index_survives_restart_and_replacement(tmp_path):
         stale = [{"field": "subject.local_identifier", "operation": "exact_string", "param1": "before"}]
         assert _ndi_ids(_query(owner, dataset, find)) == {doc.id}
         assert _ndi_ids(_query(owner, dataset, stale)) == set()
+
+
+STRUCTURES = [
+    [{"field": "base.name", "operation": "regexp", "param1": "^n[0-4]"}],
+    [{"field": "", "operation": "isa", "param1": "demoNDI"}],
+    [{"field": "base.name", "operation": "~contains_string", "param1": "3"}],
+    [{"field": "demoNDI.value", "operation": "greaterthan", "param1": 4}],
+    [{"field": "demoNDI.value", "operation": "~greaterthan", "param1": 4},
+     {"field": "base.name", "operation": "hasfield"}],
+    {"field": "", "operation": "or",
+     "param1": [{"field": "base.name", "operation": "exact_string", "param1": "n1"}],
+     "param2": [{"field": "demoNDI.value", "operation": "lessthaneq", "param1": 0}]},
+    [{"field": "base.name", "operation": "~regexp", "param1": "[0-4]$"}],
+    [{"field": "base.name", "operation": "~exact_string", "param1": "n1"},
+     {"field": "base.name", "operation": "hasfield"}],
+]
+
+
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_a_query_run_on_its_scope_alone_answers_as_one_run_on_everything(tmp_path: Path, structure: object):
+    """A narrow scope scans its datasets alone, a wide one the whole index: the same answers."""
+    documents = Records(tmp_path / "data").documents
+    datasets = [f"{n:024x}" for n in range(1, 5)]
+    for d, dataset_id in enumerate(datasets):
+        made = [Document.new("demoNDI", name=f"n{(n + d) % 10}", properties={"demoNDI": {"value": n - d}})
+                for n in range(12)]
+        documents.add_many(dataset_id, [doc.properties for doc in made])
+    for dataset_id in datasets:  # a deleted document in each: never an answer
+        first = documents.search(Query.from_structure([]), [dataset_id], 1, 1)[1][0]
+        assert documents.soft_delete(dataset_id, [first.id], due=time.time() + 3600) == 1
+    query = Query.from_structure(structure)
+    answers = []
+    for scope in (datasets[:1], datasets[:2], datasets):
+        alone = documents.search(query, scope, 1, 100, scoped=True)
+        everything = documents.search(query, scope, 1, 100, scoped=False)
+        assert [d.id for d in alone[1]] == [d.id for d in everything[1]] and alone[0] == everything[0], scope
+        answers.append(alone[0])
+    assert answers[-1] > 0  # the query matches something: the comparison is not between two empty answers
+    chosen = documents.search(query, datasets[:1], 1, 100)
+    assert chosen[0] == documents.search(query, datasets[:1], 1, 100, scoped=False)[0]

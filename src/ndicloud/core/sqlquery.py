@@ -73,9 +73,14 @@ class SqlCompiler:
     """Builds one SQL statement (with ``?`` parameters) for a query against a known fields table."""
 
     def __init__(self, fields: Mapping[str, int], meta_scope: str | None = None,
-                 meta_ids: tuple[int, ...] = (), distinct_values: DistinctValues | None = None):
+                 meta_ids: tuple[int, ...] = (), distinct_values: DistinctValues | None = None, *,
+                 scan_table: str = "doc_data", live_sql: str = LIVE_SQL):
         self.fields = fields
         self.params: list[Any] = []
+        # Conditions the (field_idx, value) index cannot seek (patterns, ranges, negations) read scan_table and
+        # live_sql: a caller may name smaller sets there (the server: the datasets a query covers).
+        self.scan_table = scan_table
+        self.live_sql = live_sql
         # With the partial index over meta rows, repeating its WHERE term lets SQLite use it.
         self.meta_scope = meta_scope
         self.meta_ids = meta_ids
@@ -87,7 +92,7 @@ class SqlCompiler:
 
     def _and(self, query: Query) -> str:
         if not query.leaves:
-            return LIVE_SQL
+            return self.live_sql
         parts = [self._leaf(leaf) for leaf in query.leaves]
         return " INTERSECT ".join(f"SELECT doc_idx FROM ({part})" for part in parts)
 
@@ -104,8 +109,10 @@ class SqlCompiler:
         if self.meta_scope and all(i in self.meta_ids for i in field_ids):
             field_test = f"{self.meta_scope} AND {field_test}"
         if negated:
-            return f"SELECT doc_idx FROM doc_data WHERE {field_test} AND value IS NOT NULL AND NOT ({predicate})"
-        return f"SELECT doc_idx FROM doc_data WHERE {field_test} AND {predicate}"
+            return (f"SELECT doc_idx FROM {self.scan_table} WHERE {field_test} AND value IS NOT NULL "
+                    f"AND NOT ({predicate})")
+        table = "doc_data" if predicate == "value = ?" or predicate.startswith("value IN (") else self.scan_table
+        return f"SELECT doc_idx FROM {table} WHERE {field_test} AND {predicate}"
 
     def _leaf(self, leaf: Leaf) -> str:
         op = leaf.operation
@@ -115,10 +122,10 @@ class SqlCompiler:
             return f"SELECT doc_idx FROM ({left}) UNION SELECT doc_idx FROM ({right})"
         if op == "isa":
             matched = self._isa(str(leaf.param1))
-            return f"{LIVE_SQL} EXCEPT SELECT doc_idx FROM ({matched})" if leaf.negated else matched
+            return f"{self.live_sql} EXCEPT SELECT doc_idx FROM ({matched})" if leaf.negated else matched
         if op == "hasfield":
             matched = self._rows(self._field_ids(leaf.field, with_children=True), "1", False)
-            return f"{LIVE_SQL} EXCEPT SELECT doc_idx FROM ({matched})" if leaf.negated else matched
+            return f"{self.live_sql} EXCEPT SELECT doc_idx FROM ({matched})" if leaf.negated else matched
         if op == "depends_on":
             name = "*" if leaf.param1 in (None, "") else str(leaf.param1)
             value = _text_param(leaf.param2)
@@ -188,10 +195,12 @@ class SqlCompiler:
 
 
 def compile_query(query: Query, fields: Mapping[str, int], meta_scope: str | None = None,
-                  meta_ids: tuple[int, ...] = (), distinct_values: DistinctValues | None = None,
-                  ) -> tuple[str, list[Any]]:
+                  meta_ids: tuple[int, ...] = (), distinct_values: DistinctValues | None = None, *,
+                  scan_table: str = "doc_data", live_sql: str = LIVE_SQL) -> tuple[str, list[Any]]:
     """SQL and parameters selecting the ``doc_idx`` of documents matching ``query``.
 
-    The caller restricts the set to live documents (branch ``a``) and picks columns.
+    The caller restricts the set to live documents (branch ``a``) and picks columns. Conditions the index
+    cannot seek read ``scan_table`` and ``live_sql`` (by default the whole index and every live document).
     """
-    return SqlCompiler(fields, meta_scope, meta_ids, distinct_values).compile(query)
+    return SqlCompiler(fields, meta_scope, meta_ids, distinct_values, scan_table=scan_table,
+                       live_sql=live_sql).compile(query)

@@ -12,6 +12,8 @@ import orjson
 
 from ..core.adding import insert_doc_data
 from ..core.indexing import index_rows
+from ..core.query import Query
+from ..core.sqlquery import compile_query
 from .ids import object_id, utc_timestamp
 
 SCHEMA = """
@@ -246,17 +248,42 @@ class Documents:
                          (dataset_id,))
             conn.execute("DELETE FROM documents WHERE dataset_id = ?", (dataset_id,))
 
-    def search(self, query_body: str, params: list[Any], dataset_ids: list[str], page: int, page_size: int
-               ) -> tuple[int, list[StoredDocument]]:
-        """Live documents of ``dataset_ids`` whose seq is in the compiled query's doc_idx set: (total, one page)."""
+    def search(self, query: Query, dataset_ids: list[str], page: int, page_size: int, *,
+               scoped: bool | None = None) -> tuple[int, list[StoredDocument]]:
+        """Live documents of ``dataset_ids`` matching ``query``: (total, one page). Raises QueryError.
+
+        Conditions the index can seek (an exact value, a class) always use it. The others (patterns, ranges,
+        negations) scan: with ``scoped`` they scan the datasets in scope alone, so a costly regular expression
+        never runs on other users' values; otherwise the whole index. Left to None, ``scoped`` is chosen when
+        the scope holds under a quarter of the stored documents (a wide scope scans faster through the index).
+        """
         if not dataset_ids:
             return 0, []
         marks = ",".join("?" * len(dataset_ids))
-        where = f"is_deleted = 0 AND dataset_id IN ({marks}) AND seq IN ({query_body})"
         conn = self._conn()
-        total = conn.execute(f"SELECT count(*) FROM documents WHERE {where}", (*dataset_ids, *params)).fetchone()[0]
-        rows = conn.execute(f"SELECT {_COLUMNS} FROM documents WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",
-                            (*dataset_ids, *params, page_size, (page - 1) * page_size))
+        fields = self.fields()
+        sql, params = compile_query(query, fields, scan_table="scope_data", live_sql="SELECT doc_idx FROM scope_docs")
+        if scoped is None and "scope_" not in sql:
+            scoped = False  # nothing to scan: the index seeks every condition
+        if scoped is None:  # counted only up to the quarter: a wide scope costs no full count
+            quarter = (conn.execute("SELECT max(seq) FROM documents").fetchone()[0] or 0) // 4
+            in_scope = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM documents WHERE is_deleted = 0 AND "
+                                    f"dataset_id IN ({marks}) LIMIT ?)", (*dataset_ids, quarter + 1)).fetchone()[0]
+            scoped = in_scope <= quarter and quarter > 0
+        if scoped:
+            # (SQLite evaluates a common table expression only where the statement reads it)
+            prefix = (f"WITH scope_docs AS (SELECT seq AS doc_idx FROM documents WHERE is_deleted = 0 "
+                      f"AND dataset_id IN ({marks})), scope_data AS (SELECT doc_idx, field_idx, value FROM doc_data "
+                      "WHERE doc_idx IN (SELECT doc_idx FROM scope_docs)) ")
+            scope: tuple[str, ...] = tuple(dataset_ids)
+        else:
+            sql, params = compile_query(query, fields)
+            prefix, scope = "", ()
+        where = f"is_deleted = 0 AND dataset_id IN ({marks}) AND seq IN ({sql})"
+        arguments = (*scope, *dataset_ids, *params)
+        total = conn.execute(f"{prefix}SELECT count(*) FROM documents WHERE {where}", arguments).fetchone()[0]
+        rows = conn.execute(f"{prefix}SELECT {_COLUMNS} FROM documents WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",
+                            (*arguments, page_size, (page - 1) * page_size))
         return total, [_row(r) for r in rows]
 
     def fields(self) -> dict[str, int]:

@@ -14,7 +14,6 @@ from starlette.concurrency import run_in_threadpool
 
 from ...core.errors import QueryError
 from ...core.query import Query
-from ...core.sqlquery import compile_query
 from ..access import can_read, optional_user
 from ..errors import bad_request
 from ..ids import is_object_id
@@ -76,14 +75,15 @@ async def ndiquery(request: Request) -> WireJSONResponse:
     datasets = _scope(records, user, body.get("scope"))
     try:
         query = Query.from_structure(structure)
-        sql, params = compile_query(query, records.documents.fields())
     except QueryError as exc:
         raise bad_request(str(exc)) from None
 
     def search() -> tuple[int, list[Any]]:
         with time_limit(config.query_regex_time_s):
             try:
-                return records.documents.search(sql, params, datasets, page, size)
+                return records.documents.search(query, datasets, page, size)
+            except QueryError as exc:
+                raise bad_request(str(exc)) from None
             except sqlite3.OperationalError:
                 if expired():
                     raise bad_request(f"the query's regular expressions took longer than {config.query_regex_time_s:g} "
