@@ -3,13 +3,17 @@ its HTTP API). The quick server and its client are the ``sync_cloud`` and ``sync
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ndicloud.api import CloudClient, datasets, documents
 from ndicloud.core import Dataset, Document
-from ndicloud.sync import SyncOptions
+from ndicloud.sync import SyncOptions, two_way_sync
+from ndicloud.transfers.report import TransferReport
 from ndicloud.transfers.zips import read_document_zip
+
+from fixture_facts import FILE_NAME
 
 QUIET = SyncOptions(verbose=False, ingest_timeout_s=20.0, download_timeout_s=20.0)
 
@@ -84,3 +88,67 @@ def edit_in_cloud(cloud_id: str, api: CloudClient, doc_id: str, tmp_path: Path, 
     properties["demoNDI"].update(changes)
     documents.add_document(cloud_id, properties, client=api)
     documents.bulk_delete_documents(cloud_id, old, client=api)
+
+
+def acted(report: TransferReport, action: str, kind: str = "document") -> list[str]:
+    """The ids the report says were ``action``-ed, sorted."""
+    return sorted(item.key for item in report.items if item.kind == kind and item.action == action)
+
+
+def detail(report: TransferReport, key: str) -> str:
+    return " | ".join(item.detail or "" for item in report.items if item.key == key)
+
+
+def synced_pair(tmp_path: Path, api: CloudClient, names: list[str]) -> tuple[Path, str, dict[str, Document]]:
+    """A local dataset and its cloud dataset holding the same documents ``names``, synced once."""
+    path, cloud_id, made = linked_pair(tmp_path, api, names, [])
+    first = two_way_sync(path, options=QUIET, client=api)
+    assert first.success and acted(first, "uploaded") == sorted(d.id for d in made.values()), first.message
+    return path, cloud_id, made
+
+
+def change_local(path: Path, doc_id: str, change: Callable[[dict[str, Any]], None]) -> None:
+    """Replace a local document by a version changed by ``change`` (any field, e.g. ``base.datestamp``)."""
+    with Dataset.open(path, readonly=False) as dataset:
+        doc = dataset.get(doc_id)
+        change(doc.properties)
+        dataset.store.add(doc, replace=True)
+
+
+def change_in_cloud(cloud_id: str, api: CloudClient, doc_id: str, change: Callable[[dict[str, Any]], None]) -> None:
+    """As ``edit_in_cloud``, with any change: a new version added, every old copy removed."""
+    old = remote_listing(cloud_id, api)[doc_id]
+    properties = documents.get_document(cloud_id, max(old), client=api)
+    properties.pop("id", None)
+    change(properties)
+    documents.add_document(cloud_id, properties, client=api)
+    documents.bulk_delete_documents(cloud_id, old, client=api)
+
+
+def edit_in_place(cloud_id: str, api: CloudClient, doc_id: str, value: Any) -> None:
+    """Change a cloud document as another tool may: replaced in place (PUT), keeping its one cloud id."""
+    (api_id,) = remote_listing(cloud_id, api)[doc_id]
+    properties = documents.get_document(cloud_id, api_id, client=api)
+    properties.pop("id", None)
+    properties["demoNDI"]["value"] = value
+    documents.update_document(cloud_id, api_id, properties, client=api)
+
+
+def delete_here(path: Path, doc_id: str) -> None:
+    with Dataset.open(path, readonly=False) as dataset:
+        dataset.store.remove(doc_id)
+
+
+def delete_in_cloud(cloud_id: str, api: CloudClient, doc_id: str) -> None:
+    documents.bulk_delete_documents(cloud_id, remote_listing(cloud_id, api)[doc_id], client=api)
+
+
+def doc_with_file(path: Path, name: str, payload: bytes, scratch: Path) -> tuple[Document, str]:
+    """Add a demoNDI document carrying one file (ingested into ``.ndi/files``); the document and the file uid."""
+    source = scratch / f"{name}.bin"
+    source.write_bytes(payload)
+    with Dataset.open(path, readonly=False) as dataset:
+        doc = Document.new("demoNDI", session_id=dataset.id, name=name, file_list=[FILE_NAME, "other.ext"])
+        uid = doc.add_file(FILE_NAME, str(source))["uid"]
+        dataset.add_documents(doc)
+    return doc, uid

@@ -13,8 +13,7 @@ from typing import Any
 from ndicloud.api import CloudClient, documents
 from ndicloud.core import Dataset
 from ndicloud.sync import download_new, two_way_sync, upload_new
-from ndicloud.transfers.report import TransferReport
-from sync_helpers import QUIET, linked_pair, local_contents, remote_listing
+from sync_helpers import QUIET, acted, linked_pair, local_contents, remote_listing
 
 MATLAB_STAMP = "2025-05-28T21:09:33GMT+02:00"
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
@@ -27,10 +26,6 @@ def write_matlab_index(path: Path, local_ids: Any, remote_ids: Any, **extra: Any
     index.write_text(json.dumps({"localDocumentIdsLastSync": local_ids, "remoteDocumentIdsLastSync": remote_ids,
                                  "lastSyncTimestamp": MATLAB_STAMP, **extra}, separators=(",", ":")))
     return index
-
-
-def acted(report: TransferReport, action: str) -> list[str]:
-    return sorted(item.key for item in report.items if item.kind == "document" and item.action == action)
 
 
 def assert_matlab_can_read(index: Path, cloud_id: str, local_ids: list[str], remote_ids: list[str]) -> dict[str, Any]:
