@@ -15,13 +15,10 @@ The server runs as a separate process.
 from __future__ import annotations
 
 import argparse
-import atexit
 import io
 import json
-import shutil
 import socket
 import statistics
-import tempfile
 import time
 import tracemalloc
 import zipfile
@@ -34,10 +31,8 @@ from ndicloud.api import CloudClient, documents, users
 from ndicloud.api.tokens import TokenCache
 from ndicloud.core import new_id
 from ndicloud.core.sample import generate_documents
-from ndicloud.server.accounts import add_user
-from ndicloud.server.records import Records
 
-from harness import server_process
+from harness import BENCH_EMAIL, BENCH_PASSWORD, add_bench_user, scratch_dir, server_process
 
 
 class RawHttp:
@@ -80,12 +75,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="ndi-api-bench-"))
-    atexit.register(shutil.rmtree, work, ignore_errors=True)  # gigabytes: never left behind
-    seeded = add_user(Records(work / "data"), "bench@lab.example", "bench-password", "bench")
+    work = scratch_dir("ndi-api-bench-")
+    seeded = add_bench_user(work / "data")
     figures: dict[str, object] = {}
     with server_process(work / "data") as (_, base):
-        client = CloudClient(base, username="bench@lab.example", password="bench-password",
+        client = CloudClient(base, username=BENCH_EMAIL, password=BENCH_PASSWORD,
                              cache=TokenCache(work / "tokens.json"))
         token = client.token()
         assert token

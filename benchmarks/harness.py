@@ -1,11 +1,15 @@
-"""What the benchmarks share: a local server in its own process, free ports, memory sampling."""
+"""What the benchmarks share: a local server in its own process, free ports, memory sampling, a scratch folder
+and the benchmark user."""
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +17,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from ndicloud.server.accounts import SeededUser, add_user
+from ndicloud.server.records import Records
+
+BENCH_EMAIL = "bench@lab.example"
+BENCH_PASSWORD = "bench-password"
 
 SERVER = """
 import json, sys
@@ -76,3 +86,15 @@ def server_process(data: Path, **settings: object) -> Iterator[tuple[subprocess.
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new temporary folder, removed when the process ends (benchmarks write gigabytes: never left behind)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    return work
+
+
+def add_bench_user(data_dir: Path) -> SeededUser:
+    """The benchmark user (``BENCH_EMAIL``, ``BENCH_PASSWORD``) in its own organization, in a server's data."""
+    return add_user(Records(data_dir), BENCH_EMAIL, BENCH_PASSWORD, "bench")

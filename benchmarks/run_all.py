@@ -68,16 +68,14 @@ def scaling(out: Path, document_sizes: tuple[int, ...], byte_sizes: tuple[int, .
     """Upload, download and a no-op two_way_sync at growing sizes, against one server in its own process."""
     sys.path[:0] = [str(HERE), str(HERE.parent / "src")]
     from ndicloud.download import download_dataset
-    from ndicloud.server.accounts import add_user
-    from ndicloud.server.records import Records
     from ndicloud.sync import SyncOptions, two_way_sync
     from ndicloud.upload import upload_dataset
     from transfers import client_for, make_dataset, make_file_dataset
 
-    from harness import server_process
+    from harness import add_bench_user, server_process
 
     work = out / "scaling"
-    add_user(Records(work / "data"), "bench@lab.example", "bench-password", "bench")
+    add_bench_user(work / "data")
     series: dict[str, Any] = {"documents": [], "bytes": []}
     quiet = SyncOptions(verbose=False)
     with server_process(work / "data") as (_, base):

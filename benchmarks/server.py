@@ -12,14 +12,11 @@ The server runs as a separate process (its memory is sampled from /proc while it
 from __future__ import annotations
 
 import argparse
-import atexit
 import io
 import json
 import os
-import shutil
 import socket
 import statistics
-import tempfile
 import threading
 import time
 import zipfile
@@ -32,10 +29,8 @@ from ndicloud.api import transfer
 from ndicloud.core import new_id
 from ndicloud.core.files import sha256_of_file
 from ndicloud.core.sample import generate_documents
-from ndicloud.server.accounts import add_user
-from ndicloud.server.records import Records
 
-from harness import MemoryWatch, server_process
+from harness import BENCH_EMAIL, BENCH_PASSWORD, MemoryWatch, add_bench_user, scratch_dir, server_process
 
 CHUNK = 1 << 20
 
@@ -75,14 +70,13 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="ndi-server-bench-"))
-    atexit.register(shutil.rmtree, work, ignore_errors=True)  # gigabytes: never left behind
+    work = scratch_dir("ndi-server-bench-")
     data = work / "data"
-    seeded = add_user(Records(data), "bench@lab.example", "bench-password", "bench")
+    seeded = add_bench_user(data)
     figures: dict[str, float] = {}
     with server_process(data) as (server, base):
-        token = httpx.post(f"{base}/auth/login", json={"email": "bench@lab.example",
-                                                       "password": "bench-password"}).json()["token"]
+        token = httpx.post(f"{base}/auth/login", json={"email": BENCH_EMAIL,
+                                                       "password": BENCH_PASSWORD}).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
         dataset = httpx.post(f"{base}/organizations/{seeded.organization_id}/datasets", json={"name": "bench"},
                              headers=headers).json()["id"]

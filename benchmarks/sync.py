@@ -12,23 +12,18 @@ headers and bodies both ways; on a quiet machine, only this sync's).
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
 import math
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from ndicloud.core import Dataset
 from ndicloud.download import download_dataset
-from ndicloud.server.accounts import add_user
-from ndicloud.server.records import Records
 from ndicloud.upload import upload_dataset
 from transfers import client_for, make_dataset
 
-from harness import server_process
+from harness import add_bench_user, scratch_dir, server_process
 
 SYNC_SCRIPT = """
 import json, sys
@@ -92,9 +87,8 @@ def main() -> None:
     parser.add_argument("--changed", type=float, default=0.01, help="fraction changed on each side")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="ndi-sync-bench-"))
-    atexit.register(shutil.rmtree, work, ignore_errors=True)
-    add_user(Records(work / "data"), "bench@lab.example", "bench-password", "bench")
+    work = scratch_dir("ndi-sync-bench-")
+    add_bench_user(work / "data")
     figures: dict[str, object] = {"documents": args.documents}
     with server_process(work / "data") as (_, base):
         client = client_for(base, work)

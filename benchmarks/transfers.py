@@ -16,14 +16,12 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,12 +30,10 @@ from ndicloud.api.tokens import TokenCache
 from ndicloud.core import Dataset, Document, new_id
 from ndicloud.core.sample import generate_documents
 from ndicloud.download import download_dataset
-from ndicloud.server.accounts import add_user
-from ndicloud.server.records import Records
 from ndicloud.transfers import TransferReport
 from ndicloud.upload import upload_dataset
 
-from harness import server_process
+from harness import BENCH_EMAIL, BENCH_PASSWORD, add_bench_user, scratch_dir, server_process
 
 MIB = 1 << 20
 MEMORY_SCRIPT = """
@@ -89,7 +85,7 @@ def make_file_dataset(path: Path, count: int, total_mib: int) -> Path:
 
 
 def client_for(base: str, work: Path) -> CloudClient:
-    return CloudClient(base, username="bench@lab.example", password="bench-password",
+    return CloudClient(base, username=BENCH_EMAIL, password=BENCH_PASSWORD,
                        cache=TokenCache(work / "tokens.json"))
 
 
@@ -218,9 +214,8 @@ def main() -> None:
     parser.add_argument("--skip", action="append", default=[], choices=["documents", "latency", "files", "memory"])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="ndi-transfer-bench-"))
-    atexit.register(shutil.rmtree, work, ignore_errors=True)
-    add_user(Records(work / "data"), "bench@lab.example", "bench-password", "bench")
+    work = scratch_dir("ndi-transfer-bench-")
+    add_bench_user(work / "data")
     figures: dict[str, object] = {}
     with server_process(work / "data") as (_, base):
         if "documents" not in args.skip:
@@ -233,7 +228,7 @@ def main() -> None:
             figures["memory"] = memory(base, work, args.memory_docs)
             print("memory:", figures["memory"], flush=True)
     if "latency" not in args.skip:
-        add_user(Records(work / "slow-data"), "bench@lab.example", "bench-password", "bench")
+        add_bench_user(work / "slow-data")
         faults = f"seed=1,latency_s={args.latency_ms / 1000}"
         with server_process(work / "slow-data", faults=faults) as (_, base):
             figures["documents_latency"] = document_rates(base, work, "latency", args.documents,
