@@ -6,7 +6,10 @@ import math
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +144,18 @@ def sync_client(sync_cloud: CloudServer) -> Iterator[CloudClient]:
     with CloudClient(account.base_url, username=account.email, password=account.password, retry=FAST_RETRY,
                      cache=False) as client:
         yield client
+
+
+@contextmanager
+def lock_held_elsewhere(lock: Path) -> Iterator[None]:
+    """Another process holds the lock file ``lock`` (as a second ndi-cloud would) until the block ends."""
+    script = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+              "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen([sys.executable, "-c", script, str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()

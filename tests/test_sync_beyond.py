@@ -199,8 +199,6 @@ def test_a_conflict_is_resolved_by_the_newer_datestamp(tmp_path: Path, sync_clie
 # -- deletions -------------------------------------------------------------------------------------------------
 
 
-
-
 PROPAGATE = replace(QUIET, propagate_deletions=True)
 
 

@@ -30,6 +30,7 @@ from sync_helpers import (
 )
 
 from cloud_server import Account, cloud_server
+from conftest import lock_held_elsewhere
 
 PATIENT = RetryPolicy(retries=10, base_s=0.01, cap_s=0.05)
 
@@ -200,21 +201,13 @@ def test_a_second_sync_of_the_same_dataset_is_told_so_and_the_state_is_intact(
     assert two_way_sync(path, options=QUIET, client=sync_client).success
     index = path / ".ndi" / "sync" / "index.json"
     before = index.read_bytes()
-    script = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
-              "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)")
-    holder = subprocess.Popen([sys.executable, "-c", script, str(path / ".ndi" / "sync" / "transfer.lock")],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with lock_held_elsewhere(path / ".ndi" / "sync" / "transfer.lock"):
         original = state.exclusive
         monkeypatch.setattr("ndicloud.sync.engine.exclusive",
                             lambda lock, what, wait_s=10.0: original(lock, what, wait_s=0.3))
         with pytest.raises(StateLockedError, match="another ndi-cloud process is transferring or syncing"):
             two_way_sync(path, options=QUIET, client=sync_client)
         assert index.read_bytes() == before
-    finally:
-        holder.kill()
-        holder.wait()
     edit(path, made["doc1"].id, value="after the other process")
     report = two_way_sync(path, options=QUIET, client=sync_client)  # once it is gone, the sync runs
     assert report.success and report.counts("document") == {"updated_remote": 1}

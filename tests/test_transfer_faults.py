@@ -4,8 +4,6 @@ ingestion) still end exact and without duplicates; bad input is reported, and no
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -22,7 +20,7 @@ from ndicloud.upload import files as upload_files
 from ndicloud.upload import upload_dataset
 
 from cloud_server import cloud_server
-from conftest import dataset_contents
+from conftest import dataset_contents, lock_held_elsewhere
 
 FAULTS = "seed=21,error_rate=0.1,api_drop_rate=0.05,after_commit_rate=0.1,drop_rate=0.3,upload_drop_rate=0.3"
 
@@ -121,21 +119,12 @@ def test_a_second_process_on_the_same_dataset_is_told_so(matlab_dataset: Path, c
                                                           monkeypatch: pytest.MonkeyPatch):
     from ndicloud.transfers import StateLockedError, state
 
-    lock = matlab_dataset / ".ndi" / "sync" / "transfer.lock"
-    script = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
-              "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    holder = subprocess.Popen([sys.executable, "-c", script, str(lock)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with lock_held_elsewhere(matlab_dataset / ".ndi" / "sync" / "transfer.lock"):
         original = state.exclusive
         monkeypatch.setattr("ndicloud.upload.dataset.exclusive",
                             lambda path, what, wait_s=10.0: original(path, what, wait_s=0.3))
         with pytest.raises(StateLockedError, match="another ndi-cloud process is transferring"):
             upload_dataset(matlab_dataset, client=client)
-    finally:
-        holder.kill()
-        holder.wait()
     assert upload_dataset(matlab_dataset, client=client).success  # once it is gone, the upload runs
 
 
