@@ -190,6 +190,19 @@ def test_a_regular_expression_that_backtracks_without_end_is_stopped(tmp_path: P
         assert fine.status_code == 200 and fine.json()["number_matches"] == 1
 
 
+@pytest.mark.filterwarnings("ignore:Possible nested set:FutureWarning")
+def test_a_pattern_the_servers_engine_cannot_read_is_a_400(hostile_cloud: CloudServer):
+    """Python's re reads [[:foo:]] as a set; the engine that runs the server's searches refuses it."""
+    account = hostile_cloud.account()
+    dataset_id = account.new_dataset()
+    account.add_document(dataset_id, Document.new("demoNDI", name="abc", properties={"demoNDI": {"value": 1}}))
+    structure = [{"field": "base.name", "operation": "regexp", "param1": "[[:foo:]]"}]
+    reply = httpx.post(f"{account.base_url}/ndiquery", json={"searchstructure": structure, "scope": dataset_id},
+                       headers=account.headers)
+    assert reply.status_code == 400, reply.text
+    assert "invalid regular expression '[[:foo:]]'" in _error(reply)
+
+
 # ---------------------------------------------------------------------------------------------
 # Uploaded document zips: the job fails naming the entry, no document is added, the zip is gone
 # ---------------------------------------------------------------------------------------------

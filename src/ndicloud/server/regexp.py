@@ -19,24 +19,35 @@ import regex
 _limits = threading.local()  # each query runs on one thread, with its own deadline
 
 
-class RegexTimeout(Exception):
-    """A query's regular expressions took longer than its time limit."""
+class RegexFailure(Exception):
+    """A query's regular expression could not be used: out of time, or not a pattern this engine reads."""
 
 
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Searches on this thread inside the block share ``seconds`` between them."""
+    _limits.seconds = seconds
     _limits.deadline = time.monotonic() + seconds
-    _limits.expired = False
+    _limits.failure = None
     try:
         yield
     finally:
         _limits.deadline = None
 
 
-def expired() -> bool:
-    """Whether the last time limit on this thread ran out (the SQL error then hides the reason)."""
-    return bool(getattr(_limits, "expired", False))
+def failure() -> str | None:
+    """Why a regular expression failed the last search on this thread (the SQL error hides it), or None."""
+    return getattr(_limits, "failure", None)
+
+
+def _fail(reason: str) -> RegexFailure:
+    _limits.failure = reason
+    return RegexFailure(reason)
+
+
+def _out_of_time() -> RegexFailure:
+    return _fail(f"the query's regular expressions took longer than {_limits.seconds:g} s; simplify them "
+                 "(nested repetition such as (a|aa)+ backtracks without end)")
 
 
 @lru_cache(maxsize=256)
@@ -49,14 +60,16 @@ def regex_function(value: Any, pattern: Any) -> str | None:
     if value is None or pattern is None:
         return None
     text = value if isinstance(value, str) else str(value)
+    try:
+        compiled = _compiled(str(pattern))
+    except regex.error as exc:  # read by re when the query was compiled, yet not by this engine
+        raise _fail(f"invalid regular expression {pattern!r}: {exc}") from None
     deadline = getattr(_limits, "deadline", None)
     timeout = None if deadline is None else deadline - time.monotonic()
     if timeout is not None and timeout <= 0:
-        _limits.expired = True
-        raise RegexTimeout("regular expression search out of time")
+        raise _out_of_time()
     try:
-        match = _compiled(str(pattern)).search(text, timeout=timeout)
+        match = compiled.search(text, timeout=timeout)
     except TimeoutError:
-        _limits.expired = True
-        raise RegexTimeout("regular expression search out of time") from None
+        raise _out_of_time() from None
     return match.group(0) if match else None

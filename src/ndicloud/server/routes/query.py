@@ -18,7 +18,7 @@ from ..access import can_read, optional_user
 from ..errors import bad_request
 from ..ids import is_object_id
 from ..records import Records, User
-from ..regexp import expired, time_limit
+from ..regexp import failure, time_limit
 from ..wire import WireJSONResponse, page_params, read_object
 
 router = APIRouter()
@@ -85,10 +85,9 @@ async def ndiquery(request: Request) -> WireJSONResponse:
             except QueryError as exc:
                 raise bad_request(str(exc)) from None
             except sqlite3.OperationalError:
-                if expired():
-                    raise bad_request(f"the query's regular expressions took longer than {config.query_regex_time_s:g} "
-                                      "s; simplify them (nested repetition such as (a|aa)+ backtracks without end)"
-                                      ) from None
+                reason = failure()
+                if reason is not None:
+                    raise bad_request(reason) from None
                 raise
 
     total, docs = await run_in_threadpool(search)  # off the event loop: other requests go on meanwhile
