@@ -263,22 +263,24 @@ class Documents:
         conn = self._conn()
         fields = self.fields()
         sql, params = compile_query(query, fields, scan_table="scope_data", live_sql="SELECT doc_idx FROM scope_docs")
-        if scoped is None and "scope_" not in sql:
-            scoped = False  # nothing to scan: the index seeks every condition
+        scans = "scope_" in sql  # else the index seeks every condition, and both plans are this one statement
+        if scoped is None and not scans:
+            scoped = False
         if scoped is None:  # counted only up to the quarter: a wide scope costs no full count
             quarter = (conn.execute("SELECT max(seq) FROM documents").fetchone()[0] or 0) // 4
             in_scope = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM documents WHERE is_deleted = 0 AND "
                                     f"dataset_id IN ({marks}) LIMIT ?)", (*dataset_ids, quarter + 1)).fetchone()[0]
             scoped = in_scope <= quarter and quarter > 0
+        prefix = ""
+        scope: tuple[str, ...] = ()
         if scoped:
             # (SQLite evaluates a common table expression only where the statement reads it)
             prefix = (f"WITH scope_docs AS (SELECT seq AS doc_idx FROM documents WHERE is_deleted = 0 "
                       f"AND dataset_id IN ({marks})), scope_data AS (SELECT doc_idx, field_idx, value FROM doc_data "
                       "WHERE doc_idx IN (SELECT doc_idx FROM scope_docs)) ")
-            scope: tuple[str, ...] = tuple(dataset_ids)
-        else:
+            scope = tuple(dataset_ids)
+        elif scans:  # the same conditions over the whole index
             sql, params = compile_query(query, fields)
-            prefix, scope = "", ()
         where = f"is_deleted = 0 AND dataset_id IN ({marks}) AND seq IN ({sql})"
         arguments = (*scope, *dataset_ids, *params)
         total = conn.execute(f"{prefix}SELECT count(*) FROM documents WHERE {where}", arguments).fetchone()[0]
