@@ -137,7 +137,9 @@ async def put_object(request: Request, key: str) -> Response:
         return refused
     blobs: BlobStore = request.app.state.blobs
     config = request.app.state.config
-    transfer = request.app.state.records.transfers.by_key(key)
+    records = request.app.state.records
+    single_file = key.startswith("files/")  # else a transfer's zip: no transfer has a files/ key
+    transfer = None if single_file else records.transfers.by_key(key)
     if transfer is not None and transfer.state != "queued":
         return s3_error(403, "AccessDenied", f"This upload URL was already used (its upload is {transfer.state}); "
                                              "ask for a new one")
@@ -145,11 +147,11 @@ async def put_object(request: Request, key: str) -> Response:
     faults = getattr(request.app.state, "faults", None)
     if faults is not None and faults.cut_upload():
         chunks = cut_halfway(chunks, int(request.headers.get("content-length", "0")))
-    spent = request.app.state.records.spent_upload_urls
+    spent = records.spent_upload_urls
     signature = request.query_params.get("signature", "")
     existing = blobs.path(key)
     try:
-        if key.startswith("files/") and spent.is_spent(signature) and existing.is_file():
+        if single_file and spent.is_spent(signature) and existing.is_file():
             if await _same_bytes(chunks, existing):
                 return Response(status_code=200, headers=_etag(existing))
             return s3_error(403, "AccessDenied", f"This upload URL already stored {key}; it cannot replace the "
@@ -159,8 +161,8 @@ async def put_object(request: Request, key: str) -> Response:
         return s3_error(400, "EntityTooLarge", f"Your proposed upload exceeds the maximum of {config.max_object_bytes}")
     except UploadCut as exc:  # nothing was kept; the client sees a server error, as after a real drop
         return s3_error(500, "InternalError", str(exc))
-    etag = _etag(blobs.path(key))  # before the worker hears of it: it may read and remove an upload at once
-    if key.startswith("files/"):
+    etag = _etag(existing)  # before the worker hears of it: it may read and remove an upload at once
+    if single_file:
         spent.spend(signature, float(request.query_params["expires"]))  # digits: the signature check saw to it
     request.app.state.on_object_stored(key, size)
     return Response(status_code=200, headers=etag)
