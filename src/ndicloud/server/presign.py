@@ -25,10 +25,15 @@ class Presigner:
         message = f"{method}\n{key}\n{expires}\n{nonce}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
-    def url(self, method: str, key: str, ttl_s: int | None = None) -> str:
-        """A URL allowing ``method`` (PUT or GET; GET also allows HEAD) on ``key`` until it expires."""
+    def expiry(self, ttl_s: int | None = None) -> int:
+        """When a URL made now expires (Unix seconds)."""
         # Rounded up: a URL lives at least its ttl (rounding down cut up to a second off a short one).
-        expires = math.ceil(time.time() + (self.ttl_s if ttl_s is None else ttl_s))
+        return math.ceil(time.time() + (self.ttl_s if ttl_s is None else ttl_s))
+
+    def url(self, method: str, key: str, ttl_s: int | None = None, *, expires: int | None = None) -> str:
+        """A URL allowing ``method`` (PUT or GET; GET also allows HEAD) on ``key`` until it expires (at
+        ``expires`` when given, e.g. the expiry recorded for the upload the URL belongs to)."""
+        expires = self.expiry(ttl_s) if expires is None else expires
         nonce = secrets.token_hex(8)
         signature = self._signature(method, key, expires, nonce)
         return f"{self.base_url}{STORAGE_PREFIX}/{quote(key)}?expires={expires}&nonce={nonce}&signature={signature}"

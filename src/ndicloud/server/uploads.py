@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -64,12 +62,11 @@ class Transfers:
         with self._conn() as conn:
             conn.executescript(SCHEMA)
 
-    def create(self, kind: str, dataset_id: str, owner_id: str, key_prefix: str, url_ttl_s: float, *,
+    def create(self, kind: str, dataset_id: str, owner_id: str, key_prefix: str, url_expires: float, *,
                state: str = "queued", due: float | None = None, payload: Any = None) -> Transfer:
+        """A new transfer whose URL expires at ``url_expires`` (Unix seconds; an unused upload fails then)."""
         transfer_id = object_id()
         key = f"{key_prefix}/{transfer_id}.zip"
-        # Never before its URL expires: the URL's expiry is rounded up to a whole second a moment later.
-        url_expires = math.ceil(time.time() + url_ttl_s) + 1
         with self._conn() as conn:
             conn.execute(
                 "INSERT INTO transfers (id, kind, dataset_id, owner_id, blob_key, state, due, url_expires, created_at, "

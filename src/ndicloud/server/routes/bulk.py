@@ -23,10 +23,10 @@ async def document_upload_url(request: Request, dataset_id: str) -> WireJSONResp
     user = required_user(request)
     records: Records = request.app.state.records
     dataset = writable_dataset(records, user, dataset_id)
-    config = request.app.state.config
-    transfer = records.transfers.create("documents", dataset.id, user.id, f"uploads/documents/{dataset.id}",
-                                        config.url_ttl_s)
-    return WireJSONResponse({"url": request.app.state.presigner.url("PUT", transfer.blob_key)})
+    presigner = request.app.state.presigner
+    expires = presigner.expiry()
+    transfer = records.transfers.create("documents", dataset.id, user.id, f"uploads/documents/{dataset.id}", expires)
+    return WireJSONResponse({"url": presigner.url("PUT", transfer.blob_key, expires=expires)})
 
 
 @router.post("/datasets/{dataset_id}/documents/bulk-download")
@@ -40,12 +40,13 @@ async def document_download_url(request: Request, dataset_id: str) -> WireJSONRe
     requested = _document_ids(body) if isinstance(body, dict) and body.get("documentIds") else []
     # The documents are captured now; the zip appears at the URL after the delay.
     ids = requested or records.documents.live_ids(dataset.id)
-    config = request.app.state.config
+    config, presigner = request.app.state.config, request.app.state.presigner
+    expires = presigner.expiry()
     transfer = records.transfers.create("download", dataset.id, user.id if user else "", f"downloads/{dataset.id}",
-                                        config.url_ttl_s, state="capturing")
+                                        expires, state="capturing")
     await run_in_threadpool(capture_download, records, request.app.state.blobs, transfer, ids)
     records.transfers.update(transfer.id, state="queued", due=time.time() + config.download_delay_s)
-    return WireJSONResponse({"url": request.app.state.presigner.url("GET", transfer.blob_key)})
+    return WireJSONResponse({"url": presigner.url("GET", transfer.blob_key, expires=expires)})
 
 
 @router.api_route("/datasets/{organization_id}/{dataset_id}/files/bulk", methods=["GET", "POST"])
@@ -53,9 +54,10 @@ async def file_zip_upload_url(request: Request, organization_id: str, dataset_id
     user = required_user(request)
     records: Records = request.app.state.records
     dataset = organization_dataset(records, user, organization_id, dataset_id)
-    transfer = records.transfers.create("files", dataset.id, user.id, f"uploads/files/{dataset.id}",
-                                        request.app.state.config.url_ttl_s)
-    return WireJSONResponse({"url": request.app.state.presigner.url("PUT", transfer.blob_key), "jobId": transfer.id})
+    presigner = request.app.state.presigner
+    expires = presigner.expiry()
+    transfer = records.transfers.create("files", dataset.id, user.id, f"uploads/files/{dataset.id}", expires)
+    return WireJSONResponse({"url": presigner.url("PUT", transfer.blob_key, expires=expires), "jobId": transfer.id})
 
 
 @router.get("/bulk-uploads/{job_id}")
