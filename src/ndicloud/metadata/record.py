@@ -6,9 +6,9 @@ it does not model, verbatim, so ``to_record`` gives back what the service would:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from .text import collapse_whitespace
 
@@ -25,12 +25,32 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _extra(record: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
+def _extra(record: Mapping[str, Any], known: Container[str]) -> dict[str, Any]:
     return {key: value for key, value in record.items() if key not in known}
 
 
+_EntryT = TypeVar("_EntryT", bound="_Entry")
+
+
+class _Entry:
+    """One object of a record's list: the text fields named in ``FIELDS`` (JSON key -> attribute) typed,
+    every other key kept verbatim in ``extra``."""
+
+    FIELDS: ClassVar[dict[str, str]]
+    extra: dict[str, Any]
+
+    @classmethod
+    def from_record(cls: type[_EntryT], record: Mapping[str, Any]) -> _EntryT:
+        return cls(**{attr: _text(record.get(key)) for key, attr in cls.FIELDS.items()},
+                   extra=_extra(record, cls.FIELDS))
+
+    def to_record(self) -> dict[str, Any]:
+        values = {key: getattr(self, attr) for key, attr in self.FIELDS.items()}
+        return {**self.extra, **{k: v for k, v in values.items() if v is not None}}
+
+
 @dataclass
-class Person:
+class Person(_Entry):
     """A contributor or corresponding author: ``{firstName?, lastName, orcid?, contact?}``."""
 
     last_name: str | None
@@ -39,17 +59,8 @@ class Person:
     contact: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    KEYS = ("firstName", "lastName", "orcid", "contact")
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Person:
-        return cls(_text(record.get("lastName")), _text(record.get("firstName")), _text(record.get("orcid")),
-                   _text(record.get("contact")), _extra(record, cls.KEYS))
-
-    def to_record(self) -> dict[str, Any]:
-        values = {"firstName": self.first_name, "lastName": self.last_name, "orcid": self.orcid,
-                  "contact": self.contact}
-        return {**self.extra, **{k: v for k, v in values.items() if v is not None}}
+    FIELDS: ClassVar[dict[str, str]] = {"firstName": "first_name", "lastName": "last_name", "orcid": "orcid",
+                                        "contact": "contact"}
 
     @property
     def given_name(self) -> str:
@@ -61,22 +72,17 @@ class Person:
 
 
 @dataclass
-class Funder:
+class Funder(_Entry):
     """One ``funding`` entry: ``{source}``."""
 
     source: str | None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Funder:
-        return cls(_text(record.get("source")), _extra(record, ("source",)))
-
-    def to_record(self) -> dict[str, Any]:
-        return {**self.extra, **({"source": self.source} if self.source is not None else {})}
+    FIELDS: ClassVar[dict[str, str]] = {"source": "source"}
 
 
 @dataclass
-class Publication:
+class Publication(_Entry):
     """One ``associatedPublications`` entry: ``{DOI?, title?, PMID?, PMCID?}``."""
 
     doi: str | None = None
@@ -85,26 +91,11 @@ class Publication:
     pmcid: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    KEYS = ("DOI", "title", "PMID", "PMCID")
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Publication:
-        return cls(_text(record.get("DOI")), _text(record.get("title")), _text(record.get("PMID")),
-                   _text(record.get("PMCID")), _extra(record, cls.KEYS))
-
-    def to_record(self) -> dict[str, Any]:
-        values = {"DOI": self.doi, "title": self.title, "PMID": self.pmid, "PMCID": self.pmcid}
-        return {**self.extra, **{k: v for k, v in values.items() if v is not None}}
+    FIELDS: ClassVar[dict[str, str]] = {"DOI": "doi", "title": "title", "PMID": "pmid", "PMCID": "pmcid"}
 
 
-def _people(value: Any) -> list[Person]:
-    return [Person.from_record(p) for p in value if isinstance(p, Mapping)] if isinstance(value, list) else []
-
-
-def _funders(value: Any) -> list[Funder]:
-    if isinstance(value, Mapping):  # the legacy single object (doi.md §5.5 item 3)
-        value = [value]
-    return [Funder.from_record(f) for f in value if isinstance(f, Mapping)] if isinstance(value, list) else []
+def _entries(kind: type[_EntryT], value: Any) -> list[_EntryT]:
+    return [kind.from_record(v) for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
 _STRINGS = {"name": "name", "abstract": "abstract", "description": "description", "branchName": "branch_name",
@@ -151,17 +142,16 @@ class DatasetMetadata:
     def from_record(cls, record: Mapping[str, Any]) -> DatasetMetadata:
         """The typed view of a record (a detail with ``_id`` or a list item with ``id``)."""
         id_key = "_id" if isinstance(record.get("_id"), str) else "id"
+        funding = record.get("funding")  # a single object is the legacy form (doi.md §5.5 item 3)
         values: dict[str, Any] = {attr: _text(record.get(key)) for key, attr in _STRINGS.items()}
         values.update({attr: _count(record.get(key)) for key, attr in _COUNTS.items()})
         values.update({attr: record[key] if isinstance(record.get(key), bool) else None
                        for key, attr in _FLAGS.items()})
         return cls(id=_text(record.get(id_key)), id_key=id_key,
-                   contributors=_people(record.get("contributors")),
-                   corresponding_authors=_people(record.get("correspondingAuthors")),
-                   funding=_funders(record.get("funding")),
-                   associated_publications=[Publication.from_record(p) for p in record.get("associatedPublications")
-                                            or [] if isinstance(p, Mapping)]
-                   if isinstance(record.get("associatedPublications"), list) else [],
+                   contributors=_entries(Person, record.get("contributors")),
+                   corresponding_authors=_entries(Person, record.get("correspondingAuthors")),
+                   funding=_entries(Funder, [funding] if isinstance(funding, Mapping) else funding),
+                   associated_publications=_entries(Publication, record.get("associatedPublications")),
                    extra=_extra(record, _KNOWN), **values)
 
     def to_record(self) -> dict[str, Any]:
