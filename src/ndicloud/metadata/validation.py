@@ -7,7 +7,7 @@ and saying how to fix it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .dates import parse_timestamp
@@ -35,6 +35,14 @@ def is_placeholder_doi(value: object) -> bool:
 
 def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _refusal(path: str, parse: Callable[[Any], object], value: Any) -> Iterator[Issue]:
+    """An issue at ``path`` when ``parse`` refuses ``value``, with the ``ValueError``'s reason as its message."""
+    try:
+        parse(value)
+    except ValueError as exc:
+        yield Issue(path, str(exc))
 
 
 def check_person_name(value: Any, path: str, *, required: bool) -> list[Issue]:
@@ -73,10 +81,7 @@ def _people(record: Mapping[str, Any], key: str) -> Iterator[Issue]:
         yield from check_person_name(person.get("lastName"), f"{path}.lastName", required=True)
         yield from check_person_name(person.get("firstName"), f"{path}.firstName", required=False)
         if _present(person.get("orcid")):
-            try:
-                normalize_orcid(person["orcid"])
-            except ValueError as exc:
-                yield Issue(f"{path}.orcid", str(exc))
+            yield from _refusal(f"{path}.orcid", normalize_orcid, person["orcid"])
         contact = person.get("contact")
         if _present(contact) and not (isinstance(contact, str) and _EMAIL.match(contact.strip())):
             yield Issue(f"{path}.contact", f"{contact!r} is not an e-mail address; write it as name@host")
@@ -89,10 +94,7 @@ def _license(record: Mapping[str, Any], for_deposit: bool) -> Iterator[Issue]:
             yield Issue("license", "no license; Crossref records should say under which license the data are "
                                    "shared (e.g. CC-BY-4.0)", "warning")
         return
-    try:
-        license_url(value)
-    except ValueError as exc:
-        yield Issue("license", str(exc))
+    yield from _refusal("license", license_url, value)
 
 
 def _funding(record: Mapping[str, Any]) -> Iterator[Issue]:
@@ -133,10 +135,7 @@ def _publications(record: Mapping[str, Any]) -> Iterator[Issue]:
             yield Issue(path, "has no identifier; give its DOI, PMID or PMCID")
         for key, normalize in checks:
             if _present(entry.get(key)):
-                try:
-                    normalize(entry[key])
-                except ValueError as exc:
-                    yield Issue(f"{path}.{key}", str(exc))
+                yield from _refusal(f"{path}.{key}", normalize, entry[key])
         title = entry.get("title")
         if title is not None and not isinstance(title, str):
             yield Issue(f"{path}.title", "must be text")
@@ -153,19 +152,13 @@ def _doi(record: Mapping[str, Any], for_deposit: bool) -> Iterator[Issue]:
         else:
             yield Issue("doi", "placeholder DOI; remove it")
         return
-    try:
-        normalize_doi(value)
-    except ValueError as exc:
-        yield Issue("doi", str(exc))
+    yield from _refusal("doi", normalize_doi, value)
 
 
 def _dates_and_counts(record: Mapping[str, Any]) -> Iterator[Issue]:
     for key in ("createdAt", "updatedAt"):
         if _present(record.get(key)):
-            try:
-                parse_timestamp(record[key])
-            except ValueError as exc:
-                yield Issue(key, str(exc))
+            yield from _refusal(key, parse_timestamp, record[key])
     for key in ("numberOfSubjects", "neurons"):
         value = record.get(key)
         if value is None:
