@@ -15,7 +15,7 @@ from .identifiers import normalize_doi, normalize_orcid, normalize_pmcid, normal
 from .issues import Issue, MetadataValidationError, errors_of
 from .licenses import license_url
 from .text import collapse_whitespace
-from .validation import check_person_name, xml_safety_issues
+from .validation import check_person_name, check_value, xml_safety_issues
 
 EDITOR_KEY = "DatasetFullName"  # the key that tells an editor structure from a cloud record
 REQUIRED_KEYS = ("DatasetFullName", "DatasetShortName", "Author", "Funding", "Description", "License", "Subjects")
@@ -64,10 +64,7 @@ def _author_issues(i: int, author: Any) -> Iterator[Issue]:
         if not isinstance(identifier, Mapping) or "identifier" not in identifier:
             yield Issue(f"{path}.digitalIdentifier.identifier", "missing")
         elif _text(identifier["identifier"]):
-            try:
-                normalize_orcid(identifier["identifier"])
-            except ValueError as exc:
-                yield Issue(f"{path}.digitalIdentifier.identifier", str(exc))
+            yield from check_value(identifier["identifier"], f"{path}.digitalIdentifier.identifier", normalize_orcid)
     contact = author.get("contactInformation")
     email = contact.get("email") if isinstance(contact, Mapping) else None
     if _text(email) and not _EMAIL.match(_text(email)):
@@ -85,10 +82,7 @@ def _publication_issues(i: int, entry: Any) -> Iterator[Issue]:
     for key, normalize in checks:
         value = entry.get(key)
         if _text(value) or (isinstance(value, int) and not isinstance(value, bool)):
-            try:
-                normalize(value)
-            except ValueError as exc:
-                yield Issue(f"{path}.{key}", str(exc))
+            yield from check_value(value, f"{path}.{key}", normalize)
 
 
 def validate_editor_metadata(editor: Mapping[str, Any]) -> list[Issue]:
@@ -115,10 +109,7 @@ def validate_editor_metadata(editor: Mapping[str, Any]) -> list[Issue]:
         if not isinstance(subject, Mapping):
             issues.append(Issue(f"Subjects[{i}]", "must be a Subject object"))
     if _text(editor.get("License")):
-        try:
-            license_url(editor["License"])
-        except ValueError as exc:
-            issues.append(Issue("License", str(exc)))
+        issues += check_value(editor["License"], "License", license_url)
     for i, entry in enumerate(_items(editor.get("RelatedPublication"))):
         issues += _publication_issues(i, entry)
     issues += xml_safety_issues(editor)

@@ -37,7 +37,7 @@ def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def _refusal(path: str, parse: Callable[[Any], object], value: Any) -> Iterator[Issue]:
+def check_value(value: Any, path: str, parse: Callable[[Any], object]) -> Iterator[Issue]:
     """An issue at ``path`` when ``parse`` refuses ``value``, with the ``ValueError``'s reason as its message."""
     try:
         parse(value)
@@ -81,7 +81,7 @@ def _people(record: Mapping[str, Any], key: str) -> Iterator[Issue]:
         yield from check_person_name(person.get("lastName"), f"{path}.lastName", required=True)
         yield from check_person_name(person.get("firstName"), f"{path}.firstName", required=False)
         if _present(person.get("orcid")):
-            yield from _refusal(f"{path}.orcid", normalize_orcid, person["orcid"])
+            yield from check_value(person["orcid"], f"{path}.orcid", normalize_orcid)
         contact = person.get("contact")
         if _present(contact) and not (isinstance(contact, str) and _EMAIL.match(contact.strip())):
             yield Issue(f"{path}.contact", f"{contact!r} is not an e-mail address; write it as name@host")
@@ -94,7 +94,7 @@ def _license(record: Mapping[str, Any], for_deposit: bool) -> Iterator[Issue]:
             yield Issue("license", "no license; Crossref records should say under which license the data are "
                                    "shared (e.g. CC-BY-4.0)", "warning")
         return
-    yield from _refusal("license", license_url, value)
+    yield from check_value(value, "license", license_url)
 
 
 def _funding(record: Mapping[str, Any]) -> Iterator[Issue]:
@@ -135,7 +135,7 @@ def _publications(record: Mapping[str, Any]) -> Iterator[Issue]:
             yield Issue(path, "has no identifier; give its DOI, PMID or PMCID")
         for key, normalize in checks:
             if _present(entry.get(key)):
-                yield from _refusal(f"{path}.{key}", normalize, entry[key])
+                yield from check_value(entry[key], f"{path}.{key}", normalize)
         title = entry.get("title")
         if title is not None and not isinstance(title, str):
             yield Issue(f"{path}.title", "must be text")
@@ -152,13 +152,13 @@ def _doi(record: Mapping[str, Any], for_deposit: bool) -> Iterator[Issue]:
         else:
             yield Issue("doi", "placeholder DOI; remove it")
         return
-    yield from _refusal("doi", normalize_doi, value)
+    yield from check_value(value, "doi", normalize_doi)
 
 
 def _dates_and_counts(record: Mapping[str, Any]) -> Iterator[Issue]:
     for key in ("createdAt", "updatedAt"):
         if _present(record.get(key)):
-            yield from _refusal(key, parse_timestamp, record[key])
+            yield from check_value(record[key], key, parse_timestamp)
     for key in ("numberOfSubjects", "neurons"):
         value = record.get(key)
         if value is None:
