@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import httpx
 
-from ..api.retry import RETRY_STATUSES, RetryPolicy
+from ..api.retry import RETRY_STATUSES, Backoff, RetryPolicy
 from .diagnostic import SubmissionStatus, parse_diagnostic
 from .errors import CrossrefSubmissionError, SubmissionPending
 from .settings import crossref_base_url, crossref_credentials
@@ -147,16 +147,13 @@ class CrossrefClient:
              max_interval: float = 60.0) -> SubmissionStatus:
         """Poll until the submission is completed: first after ``initial_interval``, then doubling up to
         ``max_interval``; :class:`SubmissionPending` when ``timeout`` seconds pass first."""
-        deadline = self._clock() + timeout
-        interval = initial_interval
-        while True:
-            left = deadline - self._clock()
-            if left <= 0:
-                raise SubmissionPending(
-                    f"Crossref has not finished {file_name} after {timeout:g} s; check again with "
-                    f"`ndi-cloud doi status {file_name}{' --test' if self.test else ''} --wait`", file_name=file_name)
-            self._sleep(min(interval, left))
+        polls = Backoff(first_s=initial_interval, cap_s=max_interval, timeout_s=timeout, sleep=self._sleep,
+                        clock=self._clock).polls()
+        next(polls)  # skip the immediate poll: a deposit is never done at once
+        for _ in polls:
             status = self.fetch_result(file_name)
             if status.completed:
                 return status
-            interval = min(max_interval, interval * 2)
+        raise SubmissionPending(
+            f"Crossref has not finished {file_name} after {timeout:g} s; check again with "
+            f"`ndi-cloud doi status {file_name}{' --test' if self.test else ''} --wait`", file_name=file_name)
