@@ -7,7 +7,6 @@ anyone with that role among others, every related publication is kept, and no DO
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -15,12 +14,11 @@ from .identifiers import normalize_doi, normalize_orcid, normalize_pmcid, normal
 from .issues import Issue, MetadataValidationError, errors_of
 from .licenses import license_url
 from .text import collapse_whitespace
-from .validation import check_person_name, check_value, xml_safety_issues
+from .validation import EMAIL, check_person_name, check_value, xml_safety_issues
 
 EDITOR_KEY = "DatasetFullName"  # the key that tells an editor structure from a cloud record
 REQUIRED_KEYS = ("DatasetFullName", "DatasetShortName", "Author", "Funding", "Description", "License", "Subjects")
 AUTHOR_KEYS = ("givenName", "familyName", "authorRole", "digitalIdentifier")
-_EMAIL = re.compile(r"^\S+@\S+$")
 
 
 def is_editor_structure(value: object) -> bool:
@@ -67,7 +65,7 @@ def _author_issues(i: int, author: Any) -> Iterator[Issue]:
             yield from check_value(identifier["identifier"], f"{path}.digitalIdentifier.identifier", normalize_orcid)
     contact = author.get("contactInformation")
     email = contact.get("email") if isinstance(contact, Mapping) else None
-    if _text(email) and not _EMAIL.match(_text(email)):
+    if _text(email) and not EMAIL.match(_text(email)):
         yield Issue(f"{path}.contactInformation.email", f"{email!r} is not an e-mail address; write it as name@host")
 
 

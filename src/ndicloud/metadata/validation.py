@@ -21,7 +21,7 @@ PLACEHOLDER_DOI = "https://doi.org://10.1000/123456789"
 _PLACEHOLDER_BARE = "10.1000/123456789"
 
 NAME_MAX = 60
-_EMAIL = re.compile(r"^\S+@\S+$")
+EMAIL = re.compile(r"^\S+@\S+$")  # what a contact must look like: name@host
 _CLOUD_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 _LETTER = re.compile(r"[^\W\d_]")
 _STRING_FIELDS = ("name", "abstract", "description", "branchName", "affiliation", "className", "license",
@@ -83,7 +83,7 @@ def _people(record: Mapping[str, Any], key: str) -> Iterator[Issue]:
         if _present(person.get("orcid")):
             yield from check_value(person["orcid"], f"{path}.orcid", normalize_orcid)
         contact = person.get("contact")
-        if _present(contact) and not (isinstance(contact, str) and _EMAIL.match(contact.strip())):
+        if _present(contact) and not (isinstance(contact, str) and EMAIL.match(contact.strip())):
             yield Issue(f"{path}.contact", f"{contact!r} is not an e-mail address; write it as name@host")
 
 
