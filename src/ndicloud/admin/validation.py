@@ -8,6 +8,7 @@ from pathlib import Path
 from lxml import etree
 
 from ..metadata import Issue
+from ..metadata.issues import errors_of, warnings_of
 from .errors import DepositValidationError
 from .prechecks import precheck_deposit
 from .schema import load_schema, schema_errors
@@ -30,8 +31,8 @@ def validate_deposit(xml: bytes, *, schema_dir: str | Path | None = None) -> lis
     schema = load_schema(schema_dir)
     document = parse_deposit(xml)
     findings = precheck_deposit(document.getroot())
-    errors = [str(issue) for issue in findings if issue.is_error]
+    errors = [str(issue) for issue in errors_of(findings)]
     errors += schema_errors(document, schema)
     if errors:
         raise DepositValidationError(errors)
-    return [issue for issue in findings if not issue.is_error]
+    return warnings_of(findings)
