@@ -274,8 +274,7 @@ def _act(run: _Run, plan: SyncPlan, reporter: Reporter, remote_file_list: dict) 
     if plan.delete_remote:
         doomed = [api_id for ndi_id in plan.delete_remote for api_id in listing.get(ndi_id, ())]
         _delete_remote(cloud_id, doomed, client)
-    if plan.delete_remote:  # the listing _send returned is fresh; deletions are checked in a new one
-        listing = remote_documents(cloud_id, client)
+        listing = remote_documents(cloud_id, client)  # the listing _send returned is fresh; deletions need a new one
         for ndi_id in plan.delete_remote:
             if ndi_id in listing:
                 report.record("document", ndi_id, "failed", f"still listed in the cloud after deletion "
