@@ -388,8 +388,9 @@ def _delete_remote(cloud_id: str, api_ids: list[str], client: CloudClient) -> No
 def _files(run: _Run, plan: SyncPlan, reporter: Reporter, remote_file_list: dict) -> None:
     report, state, client, cloud_id, options = run.report, run.state, run.client, run.cloud_id, run.options
     if run.mode in UPLOADING:
+        leaving = set(plan.delete_local)
         kept = {uid: entry for uid, entry in run.inventory.files(run.dataset).items()
-                if set(entry.document_ids) - set(plan.delete_local)}
+                if set(entry.document_ids) - leaving}
         to_send = scan_for_upload(kept, remote_file_list, report=report, state=state,
                                   allow_missing=options.allow_missing_files)
         if to_send:
