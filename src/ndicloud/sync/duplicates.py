@@ -11,6 +11,19 @@ from ..transfers.inventory import remote_documents
 from ..transfers.report import TransferReport
 
 
+def delete_copies(cloud_dataset_id: str, api_ids: list[str], client: CloudClient) -> None:
+    """Soft-delete these cloud copies; an answer lost on the way is settled by the listing that follows."""
+    if not api_ids:
+        return
+    try:
+        cloud_documents.bulk_delete_documents(cloud_dataset_id, api_ids, client=client)
+    except OutcomeUnknown:
+        pass
+    except CloudError as exc:
+        if exc.status is not None and exc.status < 500:
+            raise
+
+
 def find_duplicates(cloud_dataset_id: str, *, client: CloudClient | None = None) -> dict[str, list[str]]:
     """ndiId -> every cloud id holding it, for the ndiIds held more than once (one listing)."""
     listing = remote_documents(cloud_dataset_id, resolve(client))
@@ -30,14 +43,7 @@ def remove_duplicates(cloud_dataset_id: str, *, dry_run: bool = False,
                                                    "copies_to_delete": sum(map(len, extra.values()))}}
         return report.finish(cloud.requests - requests_before)
     doomed = [api_id for copies in extra.values() for api_id in copies]
-    if doomed:
-        try:
-            cloud_documents.bulk_delete_documents(cloud_dataset_id, doomed, client=cloud)
-        except OutcomeUnknown:
-            pass  # the listing below says what happened
-        except CloudError as exc:
-            if exc.status is not None and exc.status < 500:
-                raise
+    delete_copies(cloud_dataset_id, doomed, cloud)
     after = remote_documents(cloud_dataset_id, cloud) if doomed else {}
     for ndi_id, copies in extra.items():
         left = set(after.get(ndi_id, ())) & set(copies)

@@ -23,14 +23,11 @@ from ..api import (
     Backoff,
     BulkJobsFailed,
     CloudClient,
-    CloudError,
-    OutcomeUnknown,
     TransferError,
     WaitTimeout,
     waiters,
 )
 from ..api import datasets as cloud_datasets
-from ..api import documents as cloud_documents
 from ..api.client import resolve
 from ..core import Dataset, Document, NotAnNdiFolderError, NotLinked, RemoteLinkError, is_ndi_folder
 from ..core.syncindex import read_sync_index
@@ -50,6 +47,7 @@ from ..upload.documents import (
 )
 from ..upload.files import confirm_files, scan_for_upload, upload_files
 from .contents import RemoteContents, fetch_remote_contents
+from .duplicates import delete_copies
 from .options import SyncMode, SyncOptions
 from .plan import Baseline, Snapshot, SyncPlan, build_plan, resolve_conflicts
 
@@ -273,7 +271,7 @@ def _act(run: _Run, plan: SyncPlan, reporter: Reporter, remote_file_list: dict) 
         listing = _send(run, plan, reporter)
     if plan.delete_remote:
         doomed = [api_id for ndi_id in plan.delete_remote for api_id in listing.get(ndi_id, ())]
-        _delete_remote(cloud_id, doomed, client)
+        delete_copies(cloud_id, doomed, client)
         listing = remote_documents(cloud_id, client)  # the listing _send returned is fresh; deletions need a new one
         for ndi_id in plan.delete_remote:
             if ndi_id in listing:
@@ -350,7 +348,7 @@ def _send(run: _Run, plan: SyncPlan, reporter: Reporter) -> dict[str, list[str]]
         listing[ndi_id] = [keep]
         report.record("document", ndi_id, "updated_remote", plan.notes.get(ndi_id))
         state.confirm_document(ndi_id, hashes[ndi_id], hashes[ndi_id], [keep])
-    _delete_remote(cloud_id, doomed, client)
+    delete_copies(cloud_id, doomed, client)
     state.pending_uploads[:] = [entry for entry in state.pending_uploads
                                 if set(entry.get("ndiIds", [])) & late]
     state.save_pending()
@@ -368,21 +366,8 @@ def _finish_replacements(cloud_id: str, replaced: dict[str, list[str]], listing:
             keep = max(copies - set(old))
             doomed.extend(sorted(copies - {keep}))
             listing[ndi_id] = [keep]
-    _delete_remote(cloud_id, doomed, client)
+    delete_copies(cloud_id, doomed, client)
     return listing
-
-
-def _delete_remote(cloud_id: str, api_ids: list[str], client: CloudClient) -> None:
-    """Soft-delete these cloud copies; an answer lost on the way is settled by the listing that follows."""
-    if not api_ids:
-        return
-    try:
-        cloud_documents.bulk_delete_documents(cloud_id, api_ids, client=client)
-    except OutcomeUnknown:
-        pass
-    except CloudError as exc:
-        if exc.status is not None and exc.status < 500:
-            raise
 
 
 def _files(run: _Run, plan: SyncPlan, reporter: Reporter, remote_file_list: dict) -> None:
