@@ -76,9 +76,7 @@ def validate(local_dataset: Dataset | str | Path, cloud_dataset_id: str | None =
     cloud = resolve(client)
     with Dataset.open(local_dataset.path if isinstance(local_dataset, Dataset) else local_dataset) as dataset:
         cloud_id = _cloud_id(dataset, cloud_dataset_id)
-        inventory = LocalInventory()
-        for _ in inventory.scan(dataset):
-            pass
+        inventory = LocalInventory.of(dataset)
         listing = remote_documents(cloud_id, cloud)
         common = sorted(inventory.hashes.keys() & listing.keys())
         result = ValidationResult(sorted(inventory.hashes.keys() - listing.keys()),

@@ -142,9 +142,7 @@ def _run(dataset: Dataset, cloud_id: str, mode: SyncMode, options: SyncOptions, 
     else:  # no waiting, but a failed job stops a dry run as it would stop the real one
         waiters.fail_on_failed_bulk_uploads(cloud_id, ignore=state.reported_failed_jobs, client=client)
         listing = remote_documents(cloud_id, client)
-    inventory = LocalInventory()
-    for _ in inventory.scan(dataset):
-        pass
+    inventory = LocalInventory.of(dataset)
     run = _Run(dataset, cloud_id, mode, options, client, report, state, listing, inventory, RemoteContents())
     snap = _snapshot(run)
     plan = build_plan(mode, options, snap)

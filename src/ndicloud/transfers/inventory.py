@@ -51,6 +51,14 @@ class LocalInventory:
     hashes: dict[str, str] = field(default_factory=dict)
     references: dict[str, list[str]] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, dataset: Dataset) -> LocalInventory:
+        """The inventory of the whole dataset, from one pass over its live shareable documents."""
+        inventory = cls()
+        for _ in inventory.scan(dataset):
+            pass
+        return inventory
+
     def scan(self, dataset: Dataset) -> Iterator[Document]:
         """Yield every shareable document, recording it on the way (so that one pass can also send them)."""
         for doc in shareable_documents(dataset):
@@ -70,15 +78,6 @@ class LocalInventory:
             present = path.is_file()
             found[uid] = LocalFile(uid, path, present, path.stat().st_size if present else None, tuple(document_ids))
         return found
-
-
-def local_inventory(dataset: Dataset) -> tuple[dict[str, str], dict[str, LocalFile]]:
-    """One pass over the live documents: ndiId -> content hash of each shareable one, and uid -> local state
-    of every file they reference."""
-    inventory = LocalInventory()
-    for _ in inventory.scan(dataset):
-        pass
-    return inventory.hashes, inventory.files(dataset)
 
 
 def remote_documents(cloud_dataset_id: str, client: CloudClient) -> dict[str, list[str]]:
