@@ -7,9 +7,9 @@ rely on it; 2 when the command line itself is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -19,6 +19,7 @@ from ..api import CloudClient
 from ..core import Dataset, NdiError
 from ..sync import (
     CONFLICT_POLICIES,
+    DocumentDifference,
     SyncMode,
     SyncOptions,
     document_difference,
@@ -257,46 +258,47 @@ def _counts_table(counts: Mapping[str, int]) -> Table:
     return table
 
 
-def _ids_table(groups: Mapping[str, tuple[list[str], Mapping[str, str]]]) -> Table | None:
-    """Rows of label | count | ids for the non-empty groups; None when all are empty."""
+_Compared = TypeVar("_Compared", bound=DocumentDifference)
+
+
+def _compare(comparison: Callable[..., _Compared], path: Path, cloud_dataset_id: str | None) -> _Compared:
+    """A read-only comparison of PATH with its cloud dataset; an error is a failure naming it."""
+    with connect() as client:
+        try:
+            return comparison(path, cloud_dataset_id, client=client)
+        except (NdiError, OSError) as exc:
+            raise fail(str(exc)) from None
+
+
+def _show_comparison(path: Path, difference: DocumentDifference,
+                     first: Mapping[str, tuple[list[str], Mapping[str, str]]] | None = None) -> None:
+    """The counts, then rows of where | count | ids for the non-empty groups (``first``, then each side only)."""
+    _print_table(f"documents of {path} and its cloud dataset", _counts_table(difference.counts()))
+    groups = {**(first or {}), "local only": (difference.local_only, {}), "remote only": (difference.remote_only, {})}
     table = Table("where", "count", "ids")
     for label, (ids, why) in groups.items():
         if ids:
             table.add_row(label, str(len(ids)), _id_lines(ids, why))
-    return table if table.row_count else None
+    if table.row_count:
+        console.print(table)
 
 
 def diff_command(path: PathArg, cloud_dataset_id: CloudIdOpt = None, as_json: JsonOpt = False) -> None:
     """Which documents (ndiIds) are here only, in the cloud only, and on both sides; contents are not compared."""
-    with connect() as client:
-        try:
-            difference = document_difference(path, cloud_dataset_id, client=client)
-        except (NdiError, OSError) as exc:
-            raise fail(str(exc)) from None
+    difference = _compare(document_difference, path, cloud_dataset_id)
     if as_json:
         print_json(difference.json())
         return
-    _print_table(f"documents of {path} and its cloud dataset", _counts_table(difference.counts()))
-    table = _ids_table({"local only": (difference.local_only, {}), "remote only": (difference.remote_only, {})})
-    if table is not None:
-        console.print(table)
+    _show_comparison(path, difference)
 
 
 def validate_command(path: PathArg, cloud_dataset_id: CloudIdOpt = None, as_json: JsonOpt = False) -> None:
     """Compare the contents of the documents on both sides; exit 1 unless both hold the same documents."""
-    with connect() as client:
-        try:
-            result = validate(path, cloud_dataset_id, client=client)
-        except (NdiError, OSError) as exc:
-            raise fail(str(exc)) from None
+    result = _compare(validate, path, cloud_dataset_id)
     if as_json:
         print_json(result.json())
     else:
-        _print_table(f"documents of {path} and its cloud dataset", _counts_table(result.counts()))
-        table = _ids_table({"mismatched": (sorted(result.mismatched), result.mismatched),
-                            "local only": (result.local_only, {}), "remote only": (result.remote_only, {})})
-        if table is not None:
-            console.print(table)
+        _show_comparison(path, result, {"mismatched": (sorted(result.mismatched), result.mismatched)})
         _print_plain("valid: both sides hold the same documents" if result.valid
                      else "NOT valid: the two sides differ")
     if not result.valid:
