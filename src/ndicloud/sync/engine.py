@@ -337,13 +337,11 @@ def _send(run: _Run, plan: SyncPlan, reporter: Reporter) -> dict[str, list[str]]
     late = unreplaced(listing, versions)
     doomed: list[str] = []
     for ndi_id, old in versions.items():
-        if ndi_id in late:
+        keep = _keep_new_version(listing, ndi_id, old, doomed)
+        if keep is None:
             report.record("document", ndi_id, "failed",
                           f"the new version was not listed by the cloud {options.ingest_timeout_s:.0f} s after upload")
             continue
-        keep = max(set(listing[ndi_id]) - set(old))
-        doomed.extend(api_id for api_id in listing[ndi_id] if api_id != keep)
-        listing[ndi_id] = [keep]
         report.record("document", ndi_id, "updated_remote", plan.notes.get(ndi_id))
         state.confirm_document(ndi_id, hashes[ndi_id], hashes[ndi_id], [keep])
     delete_copies(cloud_id, doomed, client)
@@ -359,13 +357,21 @@ def _finish_replacements(cloud_id: str, replaced: dict[str, list[str]], listing:
     """An interrupted run's new versions that are listed now: remove the copies they replace."""
     doomed: list[str] = []
     for ndi_id, old in replaced.items():
-        copies = set(listing.get(ndi_id, ()))
-        if copies - set(old):
-            keep = max(copies - set(old))
-            doomed.extend(sorted(copies - {keep}))
-            listing[ndi_id] = [keep]
+        _keep_new_version(listing, ndi_id, old, doomed)
     delete_copies(cloud_id, doomed, client)
     return listing
+
+
+def _keep_new_version(listing: dict[str, list[str]], ndi_id: str, old: list[str], doomed: list[str]) -> str | None:
+    """Once a new version of ``ndi_id`` is listed beside the copies ``old`` it replaces: keep only its newest
+    copy in ``listing``, add every other copy to ``doomed``, and return the kept one; None while none is listed."""
+    new = set(listing.get(ndi_id, ())) - set(old)
+    if not new:
+        return None
+    keep = max(new)
+    doomed.extend(sorted(set(listing[ndi_id]) - {keep}))
+    listing[ndi_id] = [keep]
+    return keep
 
 
 def _files(run: _Run, plan: SyncPlan, reporter: Reporter, remote_file_list: dict) -> None:
