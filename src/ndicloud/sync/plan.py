@@ -118,20 +118,20 @@ def build_plan(mode: SyncMode, options: SyncOptions, snap: Snapshot) -> SyncPlan
     elif mode is SyncMode.MIRROR_TO_REMOTE:
         plan.upload = local_only
         plan.delete_remote = remote_only
-        _compare(plan, common, snap, lambda i: plan.update_remote.append(i), compare=options.update_changed)
+        _compare(plan, common, snap, plan.update_remote, compare=options.update_changed)
     elif mode is SyncMode.MIRROR_FROM_REMOTE:
         plan.download = remote_only
         plan.delete_local = local_only
-        _compare(plan, common, snap, lambda i: plan.update_local.append(i), compare=options.update_changed)
+        _compare(plan, common, snap, plan.update_local, compare=options.update_changed)
     else:
         _two_way(plan, options, snap, local_only, remote_only, common)
     return plan
 
 
-def _compare(plan: SyncPlan, common: Iterable[str], snap: Snapshot, differs: Any, *, compare: bool) -> None:
+def _compare(plan: SyncPlan, common: Iterable[str], snap: Snapshot, differs: list[str], *, compare: bool) -> None:
     for ndi_id in common:
         if compare and snap.remote_hashes.get(ndi_id) != snap.local[ndi_id]:
-            differs(ndi_id)
+            differs.append(ndi_id)
         else:
             plan.in_sync += 1
 
