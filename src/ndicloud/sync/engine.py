@@ -42,7 +42,6 @@ from ..upload.documents import (
     pending_replacements,
     record_confirmed,
     settle_pending,
-    unreplaced,
     upload_document_collection,
 )
 from ..upload.files import confirm_files, scan_for_upload, upload_files
@@ -334,11 +333,12 @@ def _send(run: _Run, plan: SyncPlan, reporter: Reporter) -> dict[str, list[str]]
                                 already=already, replaced=versions)
     hashes = run.inventory.hashes
     record_confirmed(report, state, new, listing, hashes, options.ingest_timeout_s)
-    late = unreplaced(listing, versions)
+    late: set[str] = set()  # new versions not listed yet: their pending uploads stay for the next run
     doomed: list[str] = []
     for ndi_id, old in versions.items():
         keep = _keep_new_version(listing, ndi_id, old, doomed)
         if keep is None:
+            late.add(ndi_id)
             report.record("document", ndi_id, "failed",
                           f"the new version was not listed by the cloud {options.ingest_timeout_s:.0f} s after upload")
             continue
